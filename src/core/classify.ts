@@ -1,0 +1,98 @@
+import type { Scope } from './context.js';
+import { RejectedError } from './errors.js';
+import { invalid } from './options.js';
+import { Fail } from './outcome.js';
+
+/** How a policy judges one outcome. */
+export const SUCCESS = 0;
+export const FAILURE = 1;
+/** Neither success nor failure: not recorded, not retried, not replaced by a fallback. */
+export const IGNORED = 2;
+export type Verdict = typeof SUCCESS | typeof FAILURE | typeof IGNORED;
+
+// biome-ignore lint/suspicious/noExplicitAny: constructor parameter lists of user error classes vary
+export type ErrorClass = abstract new (...args: any[]) => Error;
+/** An error class (matched with `instanceof`), a list of them, or a predicate. */
+export type ErrorMatcher = ErrorClass | readonly ErrorClass[] | ((error: unknown) => boolean);
+
+export interface ClassifyOptions<R = unknown> {
+  /** Errors that count as failures. Default: every error. Other errors count as successes. */
+  handle?: ErrorMatcher;
+  /** Results that count as failures (e.g. `r => r.status >= 500`). Default: none. */
+  handleResult?: (result: R) => boolean;
+  /** Errors that count as neither success nor failure. Checked before `handle`. */
+  ignore?: ErrorMatcher;
+}
+
+export const CLASSIFY_KEYS = ['handle', 'handleResult', 'ignore'] as const;
+
+function isErrorClass(value: Function): value is ErrorClass {
+  return value === Error || value.prototype instanceof Error;
+}
+
+function compileMatcher(path: string, matcher: unknown): ((error: unknown) => boolean) | undefined {
+  if (matcher === undefined) return undefined;
+  if (typeof matcher === 'function') {
+    if (isErrorClass(matcher)) return (error) => error instanceof matcher;
+    return matcher as (error: unknown) => boolean;
+  }
+  if (Array.isArray(matcher)) {
+    const classes = matcher.map((c, i) => {
+      if (typeof c !== 'function' || !isErrorClass(c)) invalid(`${path}[${i}]`, 'an Error subclass', c);
+      return c;
+    });
+    return (error) => classes.some((c) => error instanceof c);
+  }
+  return invalid(path, 'an Error subclass, an array of them, or a predicate', matcher);
+}
+
+/** A user predicate that throws must not break the pipeline; treat the outcome as a failure. */
+function safely(predicate: (value: unknown) => boolean, value: unknown): boolean {
+  try {
+    return predicate(value) === true;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Judges outcomes for one policy. Built once at construction. A caller's own abort is always ignored:
+ * the caller leaving says nothing about the downstream's health.
+ */
+export class Classifier {
+  /** True when successful results must be inspected (a `handleResult` predicate exists). */
+  readonly checksResults: boolean;
+  readonly #handle: ((error: unknown) => boolean) | undefined;
+  readonly #ignore: ((error: unknown) => boolean) | undefined;
+  readonly #handleResult: ((result: unknown) => boolean) | undefined;
+  readonly #ignoreRejections: boolean;
+
+  constructor(path: string, options: ClassifyOptions<never> | undefined, ignoreRejections: boolean) {
+    this.#handle = compileMatcher(`${path}.handle`, options?.handle);
+    this.#ignore = compileMatcher(`${path}.ignore`, options?.ignore);
+    const handleResult = options?.handleResult;
+    if (handleResult !== undefined && typeof handleResult !== 'function') {
+      invalid(`${path}.handleResult`, 'a function', handleResult);
+    }
+    this.#handleResult = handleResult as ((result: unknown) => boolean) | undefined;
+    this.checksResults = handleResult !== undefined;
+    this.#ignoreRejections = ignoreRejections;
+  }
+
+  /** `result` is a value or a Fail; `scope` tells whether the caller aborted. */
+  verdict(result: unknown, scope: Scope): Verdict {
+    if (result instanceof Fail) return this.errorVerdict(result.error, scope);
+    if (this.#handleResult === undefined) return SUCCESS;
+    return safely(this.#handleResult, result) ? FAILURE : SUCCESS;
+  }
+
+  errorVerdict(error: unknown, scope: Scope): Verdict {
+    if (scope.callerAborted()) return IGNORED;
+    if (this.#ignoreRejections && error instanceof RejectedError) return IGNORED;
+    if (this.#ignore !== undefined && safely(this.#ignore, error)) return IGNORED;
+    if (this.#handle === undefined) return FAILURE;
+    // An error the policy does not handle says the downstream answered: it counts as a success
+    // (a 404 is a healthy server), as in resilience4j. Use `ignore` for "neither".
+    return safely(this.#handle, error) ? FAILURE : SUCCESS;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Time source for every policy. `now()` is monotonic milliseconds (never wall-clock time, which jumps).
+ * Timers are unref'd unless `ref` is true, so a policy never keeps a finished process alive on its own.
+ */
+export interface Clock {
+  now(): number;
+  setTimer(callback: () => void, delayMs: number, ref?: boolean): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+/** Opaque handle returned by `Clock.setTimer`. */
+export type TimerHandle = unknown;
+
+/** Source of uniform random numbers in [0, 1); injected so jitter and sampling are repeatable in tests. */
+export type RandomSource = () => number;
+
+export const systemClock: Clock = Object.freeze({
+  now: () => performance.now(),
+  setTimer(callback: () => void, delayMs: number, ref = false): TimerHandle {
+    const timer = setTimeout(callback, delayMs);
+    if (!ref) timer.unref();
+    return timer;
+  },
+  clearTimer(handle: TimerHandle): void {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+});
+
+export const systemRandom: RandomSource = Math.random;

@@ -1,0 +1,35 @@
+import { CLASSIFY_KEYS, Classifier, type ClassifyOptions } from '../core/classify.js';
+import { resolveName } from '../core/common-options.js';
+import type { Context } from '../core/context.js';
+import type { Failure } from '../core/failure.js';
+import { checkKeys, func, invalid } from '../core/options.js';
+
+export type FallbackFn<U, R> = (failure: Failure<R>, context: Context) => U | PromiseLike<U>;
+
+export interface FallbackOptions<U, R = unknown> extends ClassifyOptions<R> {
+  /**
+   * Produces the replacement value from the failure (an error, or a result classified as a failure)
+   * and the context of the execution. If it throws, its error is what the caller receives.
+   */
+  fallback: FallbackFn<U, R>;
+  name?: string;
+}
+
+export interface ResolvedFallbackOptions<U> {
+  readonly name: string;
+  readonly fallback: FallbackFn<U, unknown>;
+  readonly classifier: Classifier;
+}
+
+const KEYS = ['name', 'fallback', ...CLASSIFY_KEYS];
+
+export function resolveFallbackOptions<U, R>(options: FallbackOptions<U, R>): ResolvedFallbackOptions<U> {
+  checkKeys('fallback', options, KEYS);
+  if (options?.fallback === undefined) invalid('fallback.fallback', 'a function', undefined);
+  return Object.freeze({
+    name: resolveName('fallback', options.name, 'fallback'),
+    fallback: func('fallback.fallback', options.fallback) as FallbackFn<U, unknown>,
+    // Rejections of inner policies (open circuit, full bulkhead) are exactly what a fallback is for.
+    classifier: new Classifier('fallback', options as ClassifyOptions<never>, false),
+  });
+}

@@ -1,0 +1,47 @@
+export type { ClassifyOptions, ErrorClass, ErrorMatcher } from './core/classify.js';
+export type { Clock, RandomSource, TimerHandle } from './core/clock.js';
+export { systemClock } from './core/clock.js';
+export type { CommonOptions } from './core/common-options.js';
+export type { Context, Task } from './core/context.js';
+export type { BulkheadRejectReason, CircuitStateName, ErrorOptions } from './core/errors.js';
+export {
+  BreakwaterError,
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  BW_ERR,
+  BW_ERR_BULKHEAD_REJECTED,
+  BW_ERR_CIRCUIT_ISOLATED,
+  BW_ERR_CIRCUIT_OPEN,
+  BW_ERR_INVALID_OPTION,
+  BW_ERR_RATE_LIMITED,
+  BW_ERR_REJECTED,
+  BW_ERR_TIMEOUT,
+  IsolatedCircuitError,
+  RateLimitedError,
+  RejectedError,
+  TimeoutError,
+} from './core/errors.js';
+export type { Disposer, Listener, Subscribe } from './core/events.js';
+export type { Failure } from './core/failure.js';
+export { FakeClock } from './core/fake-clock.js';
+export type { InvalidOptionError } from './core/options.js';
+export type { Outcome } from './core/outcome.js';
+export type { Policy } from './core/policy.js';
+export type { FallbackEvent, FallbackFn, FallbackOptions, FallbackPolicy } from './fallback/index.js';
+export { fallback } from './fallback/index.js';
+export type { Pipeline, PipelineAccepts, PipelineAdds } from './pipeline.js';
+export { pipeline } from './pipeline.js';
+export type {
+  Backoff,
+  ExponentialOptions,
+  GiveUpEvent,
+  GiveUpReason,
+  Jitter,
+  RetryDelayInfo,
+  RetryEvent,
+  RetryOptions,
+  RetryPolicy,
+} from './retry/index.js';
+export { constant, custom, exponential, linear, retry } from './retry/index.js';
+export type { TimeoutEvent, TimeoutOptions, TimeoutPolicy, TimeoutStrategy } from './timeout/index.js';
+export { timeout } from './timeout/index.js';

@@ -1,0 +1,177 @@
+import { FAILURE } from '../core/classify.js';
+import type { Clock } from '../core/clock.js';
+import { Scope } from '../core/context.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { type Failure, failureOf } from '../core/failure.js';
+import { Fail } from '../core/outcome.js';
+import {
+  type Edge,
+  Executor,
+  finish,
+  type Invoke,
+  type Policy,
+  type Runner,
+  run,
+  STAGES,
+  type Stage,
+  settle,
+  type Wrapper,
+} from '../core/policy.js';
+import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from './options.js';
+
+export type { Backoff, ExponentialOptions, Jitter, RetryDelayInfo } from './backoff.js';
+export { constant, custom, exponential, linear } from './backoff.js';
+export type { RetryOptions } from './options.js';
+
+export interface RetryEvent<R = unknown> {
+  readonly policy: string;
+  /** The attempt that failed (1 for the first call). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly failure: Failure<R>;
+}
+
+/** Why retrying stopped while the outcome was still a failure. */
+export type GiveUpReason =
+  /** maxRetries / maxAttempts reached. */
+  | 'max-attempts'
+  /** The next attempt would start after `maxElapsedMs`. */
+  | 'max-elapsed'
+  /** The next attempt would start after the deadline of an enclosing timeout. */
+  | 'deadline'
+  /** The failure asked for a longer wait (Retry-After) than `maxDelayMs` allows. */
+  | 'retry-after'
+  /** The caller or an enclosing timeout aborted the execution. */
+  | 'aborted';
+
+export interface GiveUpEvent<R = unknown> {
+  readonly policy: string;
+  readonly attempts: number;
+  readonly reason: GiveUpReason;
+  readonly failure: Failure<R>;
+}
+
+export interface RetryPolicy<R = unknown> extends Policy<R> {
+  readonly name: string;
+  readonly options: ResolvedRetryOptions;
+  /** Before each retry's delay. */
+  readonly onRetry: Subscribe<RetryEvent<R>>;
+  /** The last failure is returned to the caller: no more attempts will be made. */
+  readonly onGiveUp: Subscribe<GiveUpEvent<R>>;
+}
+
+/**
+ * Calls again after failures, with a backoff between attempts. When retrying stops, the caller
+ * receives the last failure unchanged (the last error is rethrown, the last bad result returned);
+ * `onGiveUp` says why it stopped.
+ */
+export function retry<R = unknown>(options?: RetryOptions<R>): RetryPolicy<R> {
+  return new Retry<R>(resolveRetryOptions(options));
+}
+
+class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
+  readonly kind = 'wrapper';
+  readonly name: string;
+  readonly options: ResolvedRetryOptions;
+  readonly [STAGES]: readonly Stage[] = [this];
+  readonly #clock: Clock;
+  readonly #onRetry = new Emitter<RetryEvent<R>>();
+  readonly #onGiveUp = new Emitter<GiveUpEvent<R>>();
+  readonly onRetry = this.#onRetry.subscribe;
+  readonly onGiveUp = this.#onGiveUp.subscribe;
+
+  constructor(options: ResolvedRetryOptions) {
+    super();
+    this.name = options.name;
+    this.options = options;
+    this.#clock = options.clock;
+  }
+
+  wrap(inner: Invoke, edge: Edge): Runner {
+    const checksResults = this.options.classifier.checksResults;
+    const timed = this.options.maxElapsedMs !== Number.POSITIVE_INFINITY;
+    return (scope) => {
+      // The clock is read only when a time budget needs a start.
+      const startedAt = timed ? this.#clock.now() : 0;
+      return run(inner, scope, (first) =>
+        first instanceof Fail || checksResults
+          ? this.#retrying(scope, inner, first, startedAt, edge)
+          : finish(first, edge),
+      );
+    };
+  }
+
+  async #retrying(
+    scope: Scope,
+    inner: Invoke,
+    first: unknown,
+    startedAt: number,
+    edge: Edge,
+  ): Promise<unknown> {
+    return finish(await this.#loop(scope, inner, first, startedAt), edge);
+  }
+
+  async #loop(scope: Scope, inner: Invoke, first: unknown, startedAt: number): Promise<unknown> {
+    const { classifier, maxAttempts, backoff, maxDelayMs, maxElapsedMs, random } = this.options;
+    let result = first;
+    let previousDelay = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (classifier.verdict(result, scope) !== FAILURE) return result;
+      if (attempt >= maxAttempts) return this.#giveUp(attempt, 'max-attempts', result);
+      if (scope.isAborted()) return this.#giveUp(attempt, 'aborted', new Fail(scope.abortReason()));
+      const failure = failureOf<never>(result);
+      let delay = backoff.delay(attempt, previousDelay, random, maxDelayMs, failure);
+      const pushback = this.options.retryAfter(failure);
+      if (pushback !== undefined) {
+        if (pushback > maxDelayMs) return this.#giveUp(attempt, 'retry-after', result);
+        if (pushback > delay) delay = pushback;
+      }
+      if (maxElapsedMs !== Number.POSITIVE_INFINITY || scope.deadline !== Number.POSITIVE_INFINITY) {
+        const startsAt = this.#clock.now() + delay;
+        if (startsAt - startedAt >= maxElapsedMs) return this.#giveUp(attempt, 'max-elapsed', result);
+        if (startsAt >= scope.deadline) return this.#giveUp(attempt, 'deadline', result);
+      }
+      if (this.#onRetry.active) this.#onRetry.emit({ policy: this.name, attempt, delayMs: delay, failure });
+      if (delay > 0 && !(await sleep(this.#clock, delay, scope))) {
+        return this.#giveUp(attempt, 'aborted', new Fail(scope.abortReason()));
+      }
+      previousDelay = delay;
+      // Each retry gets its own scope: attempt numbers must not change under work still holding a context.
+      const next = new Scope(scope.fn, scope, undefined);
+      next.attempt = attempt + 1;
+      result = await settle(inner, next);
+    }
+  }
+
+  #giveUp(attempts: number, reason: GiveUpReason, result: unknown): unknown {
+    if (this.#onGiveUp.active) {
+      this.#onGiveUp.emit({ policy: this.name, attempts, reason, failure: failureOf<R>(result) });
+    }
+    return result;
+  }
+}
+
+/**
+ * Waits `ms`, or less if the scope aborts first; resolves true when the full delay passed. The timer is
+ * ref'd: the caller is awaiting this call, and a process must not exit in the middle of it.
+ */
+function sleep(clock: Clock, ms: number, scope: Scope): Promise<boolean> {
+  if (!scope.abortable) return new Promise((resolve) => clock.setTimer(() => resolve(true), ms, true));
+  const signal = scope.signal;
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clock.clearTimer(timer);
+      resolve(false);
+    };
+    const timer = clock.setTimer(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      ms,
+      true,
+    );
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

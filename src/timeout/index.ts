@@ -1,0 +1,166 @@
+import type { Clock } from '../core/clock.js';
+import { AbortScope, type DeadlineOwner, type Scope } from '../core/context.js';
+import { deadlineQueueFor, type Lane } from '../core/deadline-queue.js';
+import { TimeoutError } from '../core/errors.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { Fail } from '../core/outcome.js';
+import {
+  type Edge,
+  Executor,
+  finish,
+  type Gate,
+  type Invoke,
+  type Policy,
+  type Runner,
+  run,
+  STAGES,
+  type Stage,
+  settle,
+  THROW,
+  type Wrapper,
+} from '../core/policy.js';
+import { type ResolvedTimeoutOptions, resolveTimeoutOptions, type TimeoutOptions } from './options.js';
+
+export type { TimeoutOptions, TimeoutStrategy } from './options.js';
+
+export interface TimeoutEvent {
+  readonly policy: string;
+  readonly durationMs: number;
+}
+
+export interface TimeoutPolicy extends Policy {
+  readonly name: string;
+  readonly options: ResolvedTimeoutOptions;
+  /** The deadline passed (the signal is aborted now; the caller's own abort never fires this). */
+  readonly onTimeout: Subscribe<TimeoutEvent>;
+}
+
+/** Bounds how long a call may take; see `TimeoutOptions.strategy` for the two ways it can end. */
+export function timeout(options: number | TimeoutOptions): TimeoutPolicy {
+  return new Timeout(resolveTimeoutOptions(options));
+}
+
+class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
+  readonly name: string;
+  readonly options: ResolvedTimeoutOptions;
+  readonly [STAGES]: readonly Stage[];
+  readonly #clock: Clock;
+  readonly #durationMs: number;
+  readonly #lane: Lane;
+  readonly #onTimeout = new Emitter<TimeoutEvent>();
+  readonly onTimeout = this.#onTimeout.subscribe;
+
+  constructor(options: ResolvedTimeoutOptions) {
+    super();
+    this.name = options.name;
+    this.options = options;
+    this.#clock = options.clock;
+    this.#durationMs = options.durationMs;
+    this.#lane = deadlineQueueFor(options.clock).lane(options.durationMs);
+    this[STAGES] = [options.strategy === 'cooperative' ? this.#cooperative() : this.#aggressive()];
+  }
+
+  /** A child scope with this policy's deadline, or null when an enclosing deadline comes first. */
+  #child(scope: Scope): AbortScope | null {
+    const deadline = this.#clock.now() + this.#durationMs;
+    return deadline < scope.deadline ? new AbortScope(scope, deadline, this.#clock, this) : null;
+  }
+
+  #arm(child: AbortScope): void {
+    child.armed = true;
+    this.#lane.add(child);
+  }
+
+  onDeadline(child: AbortScope): void {
+    if (child.aborted || child.closed) return;
+    child.timedOut = true;
+    if (this.#onTimeout.active) this.#onTimeout.emit({ policy: this.name, durationMs: this.#durationMs });
+    child.abort(TimeoutError.create(this.#durationMs, this.name));
+  }
+
+  onSignalRead(child: AbortScope): void {
+    if (child.armed || child.closed) return;
+    if (this.#clock.now() >= child.deadline) this.onDeadline(child);
+    else this.#arm(child);
+  }
+
+  /**
+   * A failure is reported as a timeout when the deadline passed before the work failed. When the
+   * deadline was never armed (nobody read the signal or listened), the parent's abort time is unknown;
+   * a parent that has aborted by now takes precedence.
+   */
+  #late(child: AbortScope): boolean {
+    if (child.timedOut) return true;
+    if (child.isAborted()) return false;
+    return this.#clock.now() >= child.deadline;
+  }
+
+  #asTimeout(failure: Fail): Fail {
+    const error = failure.error;
+    if (error instanceof TimeoutError && error.policy === this.name) return failure;
+    return new Fail(TimeoutError.create(this.#durationMs, this.name, error));
+  }
+
+  #cooperative(): Gate {
+    return {
+      kind: 'gate',
+      scoped: true,
+      enter: (scope) => {
+        const child = this.#child(scope);
+        if (child === null) return scope;
+        // Nobody can observe the deadline before the signal is read, unless someone listens for it.
+        if (this.#onTimeout.active) this.#arm(child);
+        return child;
+      },
+      exit: (scope, token, result) => {
+        if (token === scope) return result;
+        const child = token as AbortScope;
+        const late = result instanceof Fail && this.#late(child);
+        child.close();
+        return late ? this.#asTimeout(result as Fail) : result;
+      },
+    };
+  }
+
+  #aggressive(): Wrapper {
+    return {
+      kind: 'wrapper',
+      wrap: (inner: Invoke, edge: Edge): Runner => {
+        return (scope) => {
+          const child = this.#child(scope);
+          if (child === null) return run(inner, scope, (result) => finish(result, edge));
+          child.watchParent();
+          if (child.aborted)
+            return run(
+              () => new Fail(child.reason),
+              child,
+              (result) => finish(result, edge),
+            );
+          this.#arm(child);
+          return new Promise((resolve, reject) => {
+            const deliver = (result: unknown) => {
+              if (edge === THROW && result instanceof Fail) reject(result.error);
+              else resolve(finish(result, edge));
+            };
+            let work: Promise<unknown> | undefined;
+            let early: Fail | undefined;
+            // Called by AbortScope.abort at the deadline or on the parent's abort, before the work ends;
+            // `pending` lets outer slots (a bulkhead permit) wait for the work that is still running.
+            child.settle = (failure) => {
+              early = failure;
+              failure.pending = work;
+              deliver(failure);
+            };
+            work = settle(inner, child);
+            if (early !== undefined) early.pending = work;
+            work.then((result) => {
+              const first = child.settle !== null;
+              child.close();
+              if (first) deliver(result);
+            });
+          });
+        };
+      },
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { getEventListeners } from 'node:events';
+import { FakeClock } from '../src/core/fake-clock.js';
+
+export { FakeClock };
+
+/** A promise with its resolvers, for driving a task step by step. */
+export function deferred<T = unknown>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Listeners currently registered on a signal's 'abort' event. */
+export function abortListeners(signal: AbortSignal): number {
+  return getEventListeners(signal, 'abort').length;
+}
+
+/** Settles a promise into an inspectable record without letting it reject unhandled. */
+export function track<T>(promise: Promise<T>) {
+  const state: { settled: boolean; value?: T; error?: unknown; ok?: boolean } = { settled: false };
+  promise.then(
+    (value) => Object.assign(state, { settled: true, ok: true, value }),
+    (error) => Object.assign(state, { settled: true, ok: false, error }),
+  );
+  return state;
+}
+
+/** Lets queued promise reactions run. */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

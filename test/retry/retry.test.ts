@@ -1,0 +1,314 @@
+import { describe, expect, it } from 'vitest';
+import { BrokenCircuitError, constant, type GiveUpEvent, type RetryEvent, retry } from '../../src/index.js';
+import { FakeClock, track } from '../helpers.js';
+
+function failing(times: number, error = new Error('flaky')) {
+  let calls = 0;
+  const fn = () => {
+    calls++;
+    if (calls <= times) throw error;
+    return `ok after ${calls}`;
+  };
+  return { fn, calls: () => calls };
+}
+
+describe('retry', () => {
+  it('makes at most maxRetries + 1 calls, then rethrows the last error unchanged', async () => {
+    const clock = new FakeClock();
+    const policy = retry({ maxRetries: 2, backoff: 10, clock });
+    const last = new Error('still down');
+    let calls = 0;
+    const call = track(
+      policy.execute(() => {
+        calls++;
+        throw calls === 3 ? last : new Error('down');
+      }),
+    );
+    await clock.tick(100);
+    expect(calls).toBe(3);
+    expect(call.error).toBe(last);
+  });
+
+  it('maxAttempts counts the first call', async () => {
+    const clock = new FakeClock();
+    const { fn, calls } = failing(10);
+    const call = track(retry({ maxAttempts: 3, backoff: 0, clock }).execute(fn));
+    await clock.tick(0);
+    expect(call.settled).toBe(true);
+    expect(calls()).toBe(3);
+  });
+
+  it('defaults to 3 retries (4 calls), never forever', async () => {
+    const clock = new FakeClock();
+    const { fn, calls } = failing(100);
+    const call = track(retry({ clock, random: () => 0.5 }).execute(fn));
+    await clock.tick(60_000);
+    expect(call.settled).toBe(true);
+    expect(calls()).toBe(4);
+  });
+
+  it('returns the first success', async () => {
+    const clock = new FakeClock();
+    const { fn } = failing(2);
+    const call = track(retry({ backoff: 5, clock }).execute(fn));
+    await clock.tick(10);
+    expect(call.value).toBe('ok after 3');
+  });
+
+  it('passes the attempt number in the context, starting at 1', async () => {
+    const clock = new FakeClock();
+    const seen: number[] = [];
+    const call = track(
+      retry({ maxRetries: 2, backoff: 0, clock }).execute(({ attempt }) => {
+        seen.push(attempt);
+        throw new Error('x');
+      }),
+    );
+    await clock.tick(0);
+    expect(call.settled).toBe(true);
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('waits the backoff delay between attempts', async () => {
+    const clock = new FakeClock();
+    const times: number[] = [];
+    track(
+      retry({ maxRetries: 3, backoff: 100, clock }).execute(() => {
+        times.push(clock.now());
+        throw new Error('x');
+      }),
+    );
+    await clock.tick(1_000);
+    expect(times).toEqual([0, 100, 200, 300]);
+  });
+
+  it('emits onRetry before each delay and onGiveUp once with the reason', async () => {
+    const clock = new FakeClock();
+    const policy = retry({ maxRetries: 2, backoff: 7, clock });
+    const retries: RetryEvent[] = [];
+    const giveUps: GiveUpEvent[] = [];
+    policy.onRetry((e) => retries.push(e));
+    policy.onGiveUp((e) => giveUps.push(e));
+    const error = new Error('x');
+    track(
+      policy.execute(() => {
+        throw error;
+      }),
+    );
+    await clock.tick(100);
+    expect(retries.map((e) => [e.attempt, e.delayMs])).toEqual([
+      [1, 7],
+      [2, 7],
+    ]);
+    expect(retries[0]!.failure).toEqual({ kind: 'error', error });
+    expect(giveUps).toEqual([
+      { policy: 'retry', attempts: 3, reason: 'max-attempts', failure: { kind: 'error', error } },
+    ]);
+  });
+
+  it('retries only the errors it handles', async () => {
+    class Transient extends Error {}
+    const clock = new FakeClock();
+    const policy = retry({ handle: Transient, backoff: 0, clock });
+    let calls = 0;
+    const fatal = new TypeError('bug');
+    const call = track(
+      policy.execute(() => {
+        calls++;
+        throw calls === 1 ? new Transient('blip') : fatal;
+      }),
+    );
+    await clock.tick(0);
+    expect(calls).toBe(2);
+    expect(call.error).toBe(fatal);
+  });
+
+  it('does not retry ignored errors', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const call = track(
+      retry({ ignore: (e) => (e as Error).message === 'not found', backoff: 0, clock }).execute(() => {
+        calls++;
+        throw new Error('not found');
+      }),
+    );
+    await clock.tick(0);
+    expect(call.settled).toBe(true);
+    expect(calls).toBe(1);
+  });
+
+  it('retries results classified as failures and returns the last one when it gives up', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const policy = retry<{ status: number }>({
+      handleResult: (r) => r.status >= 500,
+      maxRetries: 2,
+      backoff: 0,
+      clock,
+    });
+    const call = track(policy.execute(() => ({ status: 500 + calls++ })));
+    await clock.tick(0);
+    expect(call.value).toEqual({ status: 502 });
+  });
+
+  it('honours a Retry-After carried by the error', async () => {
+    const clock = new FakeClock();
+    const times: number[] = [];
+    track(
+      retry({ maxRetries: 1, backoff: 10, clock }).execute(() => {
+        times.push(clock.now());
+        throw Object.assign(new Error('429'), { retryAfterMs: 2_500 });
+      }),
+    );
+    await clock.tick(5_000);
+    expect(times).toEqual([0, 2_500]);
+  });
+
+  it('honours a Retry-After extracted by a hook from a result', async () => {
+    const clock = new FakeClock();
+    const times: number[] = [];
+    const policy = retry<{ status: number; retryAfter?: number }>({
+      maxRetries: 1,
+      backoff: 0,
+      clock,
+      handleResult: (r) => r.status === 503,
+      retryAfter: (f) => (f.kind === 'result' ? f.result.retryAfter : undefined),
+    });
+    track(
+      policy.execute(() => {
+        times.push(clock.now());
+        return { status: 503, retryAfter: 1_000 };
+      }),
+    );
+    await clock.tick(5_000);
+    expect(times).toEqual([0, 1_000]);
+  });
+
+  it('gives up when the Retry-After is longer than maxDelayMs', async () => {
+    const clock = new FakeClock();
+    const policy = retry({ maxRetries: 3, maxDelayMs: 1_000, clock });
+    const reasons: string[] = [];
+    policy.onGiveUp((e) => reasons.push(e.reason));
+    let calls = 0;
+    const call = track(
+      policy.execute(() => {
+        calls++;
+        throw BrokenCircuitError.create('db', 'open', 30_000);
+      }),
+    );
+    await clock.tick(0);
+    expect(call.error).toBeInstanceOf(BrokenCircuitError);
+    expect(calls).toBe(1);
+    expect(reasons).toEqual(['retry-after']);
+  });
+
+  it('caps every delay at maxDelayMs', async () => {
+    const clock = new FakeClock();
+    const times: number[] = [];
+    track(
+      retry({ maxRetries: 2, backoff: constant(10_000), maxDelayMs: 300, clock }).execute(() => {
+        times.push(clock.now());
+        throw new Error('x');
+      }),
+    );
+    await clock.tick(5_000);
+    expect(times).toEqual([0, 300, 600]);
+  });
+
+  it('stops when the next attempt would start after maxElapsedMs', async () => {
+    const clock = new FakeClock();
+    const policy = retry({ maxRetries: 100, backoff: 400, maxElapsedMs: 1_000, clock });
+    const reasons: string[] = [];
+    policy.onGiveUp((e) => reasons.push(e.reason));
+    let calls = 0;
+    track(
+      policy.execute(() => {
+        calls++;
+        throw new Error('x');
+      }),
+    );
+    await clock.tick(10_000);
+    expect(calls).toBe(3); // at 0, 400, 800; the next would start at 1200
+    expect(reasons).toEqual(['max-elapsed']);
+  });
+
+  it('aborts the sleep between attempts at once when the signal aborts', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    let calls = 0;
+    const call = track(
+      retry({ maxRetries: 3, backoff: 10_000, clock }).execute(() => {
+        calls++;
+        throw new Error('x');
+      }, controller.signal),
+    );
+    await clock.tick(100);
+    controller.abort('stop');
+    await clock.tick(0);
+    expect(call.error).toBe('stop');
+    expect(calls).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('checks the signal before each try', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    let calls = 0;
+    const call = track(
+      retry({ maxRetries: 3, backoff: 0, clock }).execute(() => {
+        calls++;
+        controller.abort('enough');
+        throw new Error('x');
+      }, controller.signal),
+    );
+    await clock.tick(0);
+    expect(calls).toBe(1);
+    expect(call.ok).toBe(false);
+  });
+
+  it('sleeps on a ref timer: the awaited call keeps the process alive', async () => {
+    const clock = new FakeClock();
+    track(
+      retry({ maxRetries: 1, backoff: 50, clock }).execute(() => {
+        throw new Error('x');
+      }),
+    );
+    await clock.tick(0);
+    expect(clock.refTimers).toBe(1);
+    await clock.tick(50);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('resolves an outcome instead of throwing with executeOutcome', async () => {
+    const clock = new FakeClock();
+    const error = new Error('nope');
+    const call = track(
+      retry({ maxRetries: 0, clock }).executeOutcome(() => {
+        throw error;
+      }),
+    );
+    await clock.tick(0);
+    expect(call.value).toEqual({ ok: false, error });
+    await expect(retry({ clock }).executeOutcome(() => 5)).resolves.toEqual({ ok: true, value: 5 });
+  });
+
+  it('retries a synchronous throw, a rejection and a foreign thenable alike', async () => {
+    const clock = new FakeClock();
+    const policy = retry({ maxRetries: 3, backoff: 0, clock });
+    // Foreign thenables are what some clients return; the lint rule against `then` does not apply here.
+    const kinds = [
+      () => {
+        throw new Error('sync');
+      },
+      () => Promise.reject(new Error('async')),
+      // biome-ignore lint/suspicious/noThenProperty: a foreign thenable on purpose
+      () => ({ then: (_: unknown, reject: (e: unknown) => void) => reject(new Error('thenable')) }),
+      // biome-ignore lint/suspicious/noThenProperty: a foreign thenable on purpose
+      () => ({ then: (resolve: (v: unknown) => void) => resolve('done') }),
+    ];
+    let i = 0;
+    const call = track(policy.execute(() => kinds[i++]!() as Promise<unknown>));
+    await clock.tick(0);
+    expect(call.value).toBe('done');
+  });
+});

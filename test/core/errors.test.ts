@@ -41,18 +41,38 @@ describe('errors', () => {
     expect(null).not.toBeInstanceOf(BreakwaterError);
   });
 
-  it('build per-call rejections without a stack trace', () => {
-    const limit = Error.stackTraceLimit;
-    for (const error of [
-      BrokenCircuitError.create('db', 'open', 1),
-      BulkheadRejectedError.create('db', 'full'),
-      TimeoutError.create(1, 'db'),
-    ]) {
-      expect(error.stack?.split('\n')).toHaveLength(1);
+  it('build per-call rejections without a stack trace, with the same message as `new`', () => {
+    const cases: [Error, Error][] = [
+      [BrokenCircuitError.create('db', 'open', 1_499.2), new BrokenCircuitError('db', 'open', 1_499.2)],
+      [IsolatedCircuitError.create('db'), new IsolatedCircuitError('db')],
+      [BulkheadRejectedError.create('db', 'full'), new BulkheadRejectedError('db', 'full')],
+      [TimeoutError.create(250, 'db'), new TimeoutError(250, 'db')],
+      [RateLimitedError.create('api', 10), new RateLimitedError('api', 10)],
+    ];
+    for (const [cheap, built] of cases) {
+      expect(cheap.message).toBe(built.message);
+      expect(cheap.stack).not.toMatch(/\n\s+at /);
+      expect(cheap.stack?.startsWith(`${built.name}: ${built.message}`)).toBe(true);
+      expect(String(cheap)).toBe(String(built));
+      // Errors built with `new` (not per call) keep their stack.
+      expect(built.stack).toMatch(/\n\s+at /);
     }
-    expect(Error.stackTraceLimit).toBe(limit);
-    // Errors built with `new` (not per call) keep theirs.
-    expect(new BrokenCircuitError('db', 'open').stack?.split('\n').length).toBeGreaterThan(1);
+    expect(BrokenCircuitError.create('db', 'open', 1_499.2).message).toBe(
+      'db: circuit is open, retry after 1500 ms',
+    );
+  });
+
+  it('keep cause out of enumeration, like a native cause', () => {
+    const cause = new Error('root');
+    const cheap = BrokenCircuitError.create('db', 'open', 5, cause);
+    expect(cheap.cause).toBe(cause);
+    expect(Object.keys(cheap)).not.toContain('cause');
+    expect(JSON.parse(JSON.stringify(cheap))).toEqual({
+      code: 'BW_ERR_CIRCUIT_OPEN',
+      policy: 'db',
+      retryAfterMs: 5,
+      state: 'open',
+    });
   });
 
   it('recognise instances branded by another copy of the library', () => {

@@ -1,8 +1,9 @@
 // `npm run bench`: breakwater against peers in one process, on the built package (dist/), since that
 // is what users run. Usage: node bench/run.mjs [--quick]
 import * as cockatiel from 'cockatiel';
-import { fallback, pipeline, retry, timeout } from '../dist/esm/index.js';
-import { loop, measure, table } from './harness.mjs';
+import Opossum from 'opossum';
+import { circuitBreaker, fallback, pipeline, retry, timeout } from '../dist/esm/index.js';
+import { loop, loopRejecting, measure, table } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
 const fn = async () => 1;
@@ -19,6 +20,25 @@ const ckTimeoutAggr = cockatiel.timeout(1_000, cockatiel.TimeoutStrategy.Aggress
 const ckTimeoutCoop = cockatiel.timeout(1_000, cockatiel.TimeoutStrategy.Cooperative);
 const ckFallback = cockatiel.fallback(cockatiel.handleAll, 0);
 const ckRetryTimeout = cockatiel.wrap(ckRetry, ckTimeoutAggr);
+
+const bwBreaker = circuitBreaker();
+const bwBreakerConsecutive = circuitBreaker({ window: { kind: 'consecutive', failures: 5 } });
+const bwOpen = circuitBreaker();
+bwOpen.open(2 ** 31 - 1);
+const ckBreaker = cockatiel.circuitBreaker(cockatiel.handleAll, {
+  halfOpenAfter: 10_000,
+  breaker: new cockatiel.ConsecutiveBreaker(5),
+});
+const ckOpen = cockatiel.circuitBreaker(cockatiel.handleAll, {
+  halfOpenAfter: 2 ** 31 - 1,
+  breaker: new cockatiel.ConsecutiveBreaker(1),
+});
+await ckOpen.execute(() => Promise.reject(new Error('open it'))).catch(() => {});
+// opossum arms a 10 s timer per call by default; `timeout: false` measures the breaker alone.
+const opBreaker = new Opossum(fn, { timeout: false });
+const opBreakerDefault = new Opossum(fn);
+const opOpen = new Opossum(fn, { timeout: false });
+opOpen.open();
 
 const cases = [
   { group: 'baseline', name: 'raw await fn()', run: loop(fn) },
@@ -46,6 +66,48 @@ const cases = [
     run: loop(() => ckFallback.execute(fn)),
   },
   { group: 'retry+timeout', name: 'breakwater pipeline', run: loop(() => bwRetryTimeout.execute(fn)) },
+  { group: 'breaker closed', name: 'breakwater (count window)', run: loop(() => bwBreaker.execute(fn)) },
+  {
+    group: 'breaker closed',
+    name: 'breakwater (consecutive)',
+    run: loop(() => bwBreakerConsecutive.execute(fn)),
+  },
+  {
+    group: 'breaker closed',
+    name: 'cockatiel (consecutive)',
+    peer: 'cockatiel',
+    run: loop(() => ckBreaker.execute(fn)),
+  },
+  {
+    group: 'breaker closed',
+    name: 'opossum (timeout: false)',
+    peer: 'opossum',
+    run: loop(() => opBreaker.fire()),
+  },
+  {
+    group: 'breaker closed',
+    name: 'opossum (default 10 s timer)',
+    peer: 'opossum',
+    run: loop(() => opBreakerDefault.fire()),
+  },
+  {
+    group: 'breaker open',
+    name: 'breakwater execute (throws)',
+    run: loopRejecting(() => bwOpen.execute(fn)),
+  },
+  { group: 'breaker open', name: 'breakwater executeOutcome', run: loop(() => bwOpen.executeOutcome(fn)) },
+  {
+    group: 'breaker open',
+    name: 'cockatiel (throws)',
+    peer: 'cockatiel',
+    run: loopRejecting(() => ckOpen.execute(fn)),
+  },
+  {
+    group: 'breaker open',
+    name: 'opossum (throws)',
+    peer: 'opossum',
+    run: loopRejecting(() => opOpen.fire()),
+  },
   {
     group: 'retry+timeout',
     name: 'cockatiel wrap',
@@ -63,9 +125,10 @@ for (const group of new Set(results.map((r) => r.group))) {
   const ours = results.filter((r) => r.group === group && !r.peer);
   const peers = results.filter((r) => r.group === group && r.peer);
   for (const p of peers) {
-    // Compare like with like: same mode in parentheses when a case names one.
+    // Compare like with like: same mode in parentheses when both name one.
     const mode = /\((.*)\)/.exec(p.name)?.[1];
-    for (const o of ours.filter((x) => mode === undefined || x.name.includes(`(${mode})`))) {
+    const same = ours.filter((x) => x.name.includes(`(${mode})`));
+    for (const o of same.length > 0 ? same : ours) {
       console.log(`${group}: ${o.name} ${(p.ns / o.ns).toFixed(1)}x faster than ${p.name}`);
     }
   }

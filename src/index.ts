@@ -1,3 +1,20 @@
+export type {
+  CallEvent,
+  CircuitBreaker,
+  CircuitBreakerOptions,
+  CircuitBreakerState,
+  CircuitPermit,
+  CircuitSnapshot,
+  HalfOpenOptions,
+  OpenEvent,
+  RejectEvent,
+  StateChangeEvent,
+  Transition,
+  TransitionReason,
+  WindowExport,
+  WindowOptions,
+} from './circuit-breaker/index.js';
+export { circuitBreaker } from './circuit-breaker/index.js';
 export type { ClassifyOptions, ErrorClass, ErrorMatcher } from './core/classify.js';
 export type { Clock, RandomSource, TimerHandle } from './core/clock.js';
 export { systemClock } from './core/clock.js';

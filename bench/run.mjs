@@ -2,7 +2,8 @@
 // is what users run. Usage: node bench/run.mjs [--quick]
 import * as cockatiel from 'cockatiel';
 import Opossum from 'opossum';
-import { circuitBreaker, fallback, pipeline, retry, timeout } from '../dist/esm/index.js';
+import pLimit from 'p-limit';
+import { bulkhead, circuitBreaker, fallback, pipeline, retry, timeout } from '../dist/esm/index.js';
 import { loop, loopRejecting, measure, table } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -39,6 +40,15 @@ const opBreaker = new Opossum(fn, { timeout: false });
 const opBreakerDefault = new Opossum(fn);
 const opOpen = new Opossum(fn, { timeout: false });
 opOpen.open();
+
+const bwBulkhead = bulkhead(100);
+const ckBulkhead = cockatiel.bulkhead(100, 0);
+const pl = pLimit(100);
+// Full bulkheads: one slot held forever, no queue.
+const bwFull = bulkhead(1);
+bwFull.execute(() => new Promise(() => {}));
+const ckFull = cockatiel.bulkhead(1, 0);
+ckFull.execute(() => new Promise(() => {}));
 
 const cases = [
   { group: 'baseline', name: 'raw await fn()', run: loop(fn) },
@@ -114,6 +124,12 @@ const cases = [
     peer: 'cockatiel',
     run: loop(() => ckRetryTimeout.execute(fn)),
   },
+  { group: 'bulkhead', name: 'breakwater bulkhead(100)', run: loop(() => bwBulkhead.execute(fn)) },
+  { group: 'bulkhead', name: 'cockatiel bulkhead(100)', peer: 'cockatiel', run: loop(() => ckBulkhead.execute(fn)) },
+  { group: 'bulkhead', name: 'p-limit(100)', peer: 'p-limit', run: loop(() => pl(fn)) },
+  { group: 'bulkhead full', name: 'breakwater execute (throws)', run: loopRejecting(() => bwFull.execute(fn)) },
+  { group: 'bulkhead full', name: 'breakwater executeOutcome', run: loop(() => bwFull.executeOutcome(fn)) },
+  { group: 'bulkhead full', name: 'cockatiel (throws)', peer: 'cockatiel', run: loopRejecting(() => ckFull.execute(fn)) },
 ];
 
 const results = await measure(cases, quick ? { iterations: 2_000, rounds: 1, warmup: 500 } : {});

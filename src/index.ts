@@ -1,4 +1,14 @@
 export type {
+  BulkheadCallEvent,
+  BulkheadOptions,
+  BulkheadPolicy,
+  BulkheadRejectEvent,
+  BulkheadSnapshot,
+  PartitionSnapshot,
+  QueueWaitEvent,
+} from './bulkhead/index.js';
+export { bulkhead } from './bulkhead/index.js';
+export type {
   CallEvent,
   CircuitBreaker,
   CircuitBreakerOptions,
@@ -46,6 +56,20 @@ export type { Outcome } from './core/outcome.js';
 export type { Policy } from './core/policy.js';
 export type { FallbackEvent, FallbackFn, FallbackOptions, FallbackPolicy } from './fallback/index.js';
 export { fallback } from './fallback/index.js';
+export type { AimdLimit } from './limit/aimd.js';
+export { aimdLimit } from './limit/aimd.js';
+export type { Gradient2Limit } from './limit/gradient2.js';
+export { gradient2Limit } from './limit/gradient2.js';
+export type {
+  AimdLimitOptions,
+  Gradient2LimitOptions,
+  LimitBoundsOptions,
+  PerLimit,
+  VegasLimitOptions,
+} from './limit/options.js';
+export type { ConcurrencyLimit, LimitSample } from './limit/types.js';
+export type { VegasLimit } from './limit/vegas.js';
+export { vegasLimit } from './limit/vegas.js';
 export type { Pipeline, PipelineAccepts, PipelineAdds } from './pipeline.js';
 export { pipeline } from './pipeline.js';
 export type {

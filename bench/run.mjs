@@ -125,11 +125,25 @@ const cases = [
     run: loop(() => ckRetryTimeout.execute(fn)),
   },
   { group: 'bulkhead', name: 'breakwater bulkhead(100)', run: loop(() => bwBulkhead.execute(fn)) },
-  { group: 'bulkhead', name: 'cockatiel bulkhead(100)', peer: 'cockatiel', run: loop(() => ckBulkhead.execute(fn)) },
+  {
+    group: 'bulkhead',
+    name: 'cockatiel bulkhead(100)',
+    peer: 'cockatiel',
+    run: loop(() => ckBulkhead.execute(fn)),
+  },
   { group: 'bulkhead', name: 'p-limit(100)', peer: 'p-limit', run: loop(() => pl(fn)) },
-  { group: 'bulkhead full', name: 'breakwater execute (throws)', run: loopRejecting(() => bwFull.execute(fn)) },
+  {
+    group: 'bulkhead full',
+    name: 'breakwater execute (throws)',
+    run: loopRejecting(() => bwFull.execute(fn)),
+  },
   { group: 'bulkhead full', name: 'breakwater executeOutcome', run: loop(() => bwFull.executeOutcome(fn)) },
-  { group: 'bulkhead full', name: 'cockatiel (throws)', peer: 'cockatiel', run: loopRejecting(() => ckFull.execute(fn)) },
+  {
+    group: 'bulkhead full',
+    name: 'cockatiel (throws)',
+    peer: 'cockatiel',
+    run: loopRejecting(() => ckFull.execute(fn)),
+  },
 ];
 
 const results = await measure(cases, quick ? { iterations: 2_000, rounds: 1, warmup: 500 } : {});

@@ -54,7 +54,13 @@ export { FakeClock } from './core/fake-clock.js';
 export type { InvalidOptionError } from './core/options.js';
 export type { Outcome } from './core/outcome.js';
 export type { Policy } from './core/policy.js';
-export type { FallbackEvent, FallbackFn, FallbackOptions, FallbackPolicy } from './fallback/index.js';
+export type {
+  FallbackEvent,
+  FallbackFn,
+  FallbackOptions,
+  FallbackPolicy,
+  FallbackSnapshot,
+} from './fallback/index.js';
 export { fallback } from './fallback/index.js';
 export type { AimdLimit } from './limit/aimd.js';
 export { aimdLimit } from './limit/aimd.js';
@@ -70,6 +76,23 @@ export type {
 export type { ConcurrencyLimit, LimitSample } from './limit/types.js';
 export type { VegasLimit } from './limit/vegas.js';
 export { vegasLimit } from './limit/vegas.js';
+export type {
+  PolicyCallEvent,
+  PolicyEvent,
+  PolicyEventType,
+  PolicyFallbackEvent,
+  PolicyGiveUpEvent,
+  PolicyKind,
+  PolicyLimitEvent,
+  PolicyQueueWaitEvent,
+  PolicyRejectEvent,
+  PolicyRetryEvent,
+  PolicyStateEvent,
+  PolicyTimeoutEvent,
+} from './metrics/events.js';
+export type { Observable, SnapshotBase } from './metrics/observable.js';
+export type { PolicyRegistry } from './metrics/registry.js';
+export { policyRegistry } from './metrics/registry.js';
 export type { Pipeline, PipelineAccepts, PipelineAdds } from './pipeline.js';
 export { pipeline } from './pipeline.js';
 export type {
@@ -82,7 +105,14 @@ export type {
   RetryEvent,
   RetryOptions,
   RetryPolicy,
+  RetrySnapshot,
 } from './retry/index.js';
 export { constant, custom, exponential, linear, retry } from './retry/index.js';
-export type { TimeoutEvent, TimeoutOptions, TimeoutPolicy, TimeoutStrategy } from './timeout/index.js';
+export type {
+  TimeoutEvent,
+  TimeoutOptions,
+  TimeoutPolicy,
+  TimeoutSnapshot,
+  TimeoutStrategy,
+} from './timeout/index.js';
 export { timeout } from './timeout/index.js';

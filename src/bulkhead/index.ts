@@ -7,7 +7,10 @@ import { failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
 import type { ConcurrencyLimit } from '../limit/types.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
   type BulkheadOptions,
   type ResolvedBulkheadOptions,
@@ -44,8 +47,8 @@ export interface PartitionSnapshot {
   readonly queued: number;
 }
 
-export interface BulkheadSnapshot {
-  readonly name: string;
+export interface BulkheadSnapshot extends SnapshotBase {
+  readonly kind: 'bulkhead';
   readonly limit: number;
   /** Calls holding a slot, abandoned ones included. */
   readonly inflight: number;
@@ -59,7 +62,8 @@ export interface BulkheadSnapshot {
   readonly partitions: readonly PartitionSnapshot[];
 }
 
-export interface BulkheadPolicy extends Policy {
+export interface BulkheadPolicy extends Policy, Observable {
+  readonly kind: 'bulkhead';
   readonly name: string;
   readonly options: ResolvedBulkheadOptions;
   /** The current limit (changes with setLimit or an adaptive limit). */
@@ -114,6 +118,7 @@ class PartitionView extends Executor {
 }
 
 class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
+  readonly kind = 'bulkhead';
   readonly name: string;
   readonly options: ResolvedBulkheadOptions;
   readonly [STAGES]: readonly Stage[];
@@ -137,10 +142,14 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
   readonly onSuccess = this.#onSuccess.subscribe;
   readonly onFailure = this.#onFailure.subscribe;
   readonly onQueueWait = this.#onQueueWait.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
 
   constructor(options: ResolvedBulkheadOptions) {
     super();
     this.name = options.name;
+    this.#tel = new Telemetry('bulkhead', options.name, ['call', 'reject', 'queue-wait', 'limit']);
+    this.onEvent = this.#tel.emitter.subscribe;
     this.options = options;
     this.#clock = options.clock;
     this.#lane =
@@ -194,6 +203,8 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
 
   #applyLimit(limit: number): void {
     this.#limit = limit;
+    if (this.#tel.wants('limit'))
+      this.#tel.emit({ type: 'limit', policy: this.name, kind: this.kind, limit });
     this.#reserve();
     this.#drain();
   }
@@ -221,13 +232,20 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
     p.inflight++;
     this.#inflight++;
     this.#admitted++;
-    if (this.#adaptive === null && !this.#onSuccess.active && !this.#onFailure.active) return 0;
+    if (
+      this.#adaptive === null &&
+      !this.#onSuccess.active &&
+      !this.#onFailure.active &&
+      !this.#tel.wants('call')
+    ) {
+      return 0;
+    }
     return new Admission(this.#clock.now(), this.#inflight);
   }
 
   #gate(p: Partition): Gate {
     return {
-      kind: 'gate',
+      stage: 'gate',
       scoped: false,
       enter: (scope) => {
         if (p.queue.size === 0 && this.#canAdmit(p)) return this.#take(p);
@@ -256,6 +274,9 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
   #reject(p: Partition, reason: BulkheadRejectReason): Fail {
     this.#rejected++;
     if (this.#onReject.active) this.#onReject.emit({ policy: this.name, partition: p.name, reason });
+    if (this.#tel.wants('reject')) {
+      this.#tel.emit({ type: 'reject', policy: this.name, kind: this.kind, reason, retryAfterMs: undefined });
+    }
     return new Fail(BulkheadRejectedError.create(this.name, reason));
   }
 
@@ -287,6 +308,10 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
     }
     const emitter = failed ? this.#onFailure : this.#onSuccess;
     if (emitter.active) emitter.emit({ policy: this.name, partition: p.name, durationMs });
+    if (this.#tel.wants('call')) {
+      const outcome = !failed ? 'success' : scope.callerAborted() ? 'ignored' : 'failure';
+      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    }
   }
 
   #release(p: Partition): void {
@@ -314,12 +339,12 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
       this.#queued--;
       waiter.detach();
       const token = this.#take(best);
-      if (this.#onQueueWait.active) {
-        this.#onQueueWait.emit({
-          policy: this.name,
-          partition: best.name,
-          waitedMs: this.#clock.now() - waiter.enqueuedAt,
-        });
+      if (this.#onQueueWait.active || this.#tel.wants('queue-wait')) {
+        const waitedMs = this.#clock.now() - waiter.enqueuedAt;
+        this.#onQueueWait.emit({ policy: this.name, partition: best.name, waitedMs });
+        if (this.#tel.wants('queue-wait')) {
+          this.#tel.emit({ type: 'queue-wait', policy: this.name, kind: this.kind, waitedMs });
+        }
       }
       waiter.resolve(token);
     }
@@ -345,6 +370,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
 
   snapshot(): BulkheadSnapshot {
     return {
+      kind: this.kind,
       name: this.name,
       limit: this.#limit,
       inflight: this.#inflight,

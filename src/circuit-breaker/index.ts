@@ -7,6 +7,9 @@ import { type Failure, failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { InflightCall, InflightList } from './inflight.js';
 import {
   type CircuitBreakerOptions,
@@ -20,8 +23,8 @@ export type { CircuitBreakerOptions, HalfOpenOptions, WindowOptions } from './op
 export type { Transition, TransitionReason } from './state-machine.js';
 export type { WindowExport } from './windows/types.js';
 
-export interface CircuitSnapshot {
-  readonly name: string;
+export interface CircuitSnapshot extends SnapshotBase {
+  readonly kind: 'circuit-breaker';
   readonly state: CircuitStateName;
   /** Clock time of the last transition. */
   readonly since: number;
@@ -85,7 +88,8 @@ export interface CircuitPermit {
   release(): void;
 }
 
-export interface CircuitBreaker<R = unknown> extends Policy<R> {
+export interface CircuitBreaker<R = unknown> extends Policy<R>, Observable {
+  readonly kind: 'circuit-breaker';
   readonly name: string;
   readonly options: ResolvedCircuitBreakerOptions;
   readonly state: CircuitStateName;
@@ -126,7 +130,8 @@ export function circuitBreaker<R = unknown>(options?: CircuitBreakerOptions<R>):
 }
 
 class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
-  readonly kind = 'gate';
+  readonly stage = 'gate';
+  readonly kind = 'circuit-breaker';
   readonly scoped = false;
   readonly name: string;
   readonly options: ResolvedCircuitBreakerOptions;
@@ -157,10 +162,14 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
   readonly onSuccess = this.#onSuccess.subscribe;
   readonly onFailure = this.#onFailure.subscribe;
   readonly onSlowCall = this.#onSlowCall.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
 
   constructor(options: ResolvedCircuitBreakerOptions) {
     super();
     this.name = options.name;
+    this.#tel = new Telemetry('circuit-breaker', options.name, ['call', 'reject', 'state']);
+    this.onEvent = this.#tel.emitter.subscribe;
     this.options = options;
     this.#clock = options.clock;
     this.#slowMs = options.slowCallDurationMs;
@@ -236,6 +245,10 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
         failure: verdict === FAILURE ? failureOf<R>(result) : undefined,
       });
     }
+    if (this.#tel.wants('call')) {
+      const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
+      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    }
   }
 
   #noteFailure(verdict: Verdict, result: unknown): void {
@@ -247,7 +260,8 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
       this.#slowMs !== Number.POSITIVE_INFINITY ||
       this.#onSuccess.active ||
       this.#onFailure.active ||
-      this.#onSlowCall.active
+      this.#onSlowCall.active ||
+      this.#tel.wants('call')
     );
   }
 
@@ -271,6 +285,15 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
     if (this.#onReject.active) {
       this.#onReject.emit({ policy: this.name, state: error.state, retryAfterMs: error.retryAfterMs });
     }
+    if (this.#tel.wants('reject')) {
+      this.#tel.emit({
+        type: 'reject',
+        policy: this.name,
+        kind: this.kind,
+        reason: error.state,
+        retryAfterMs: error.retryAfterMs,
+      });
+    }
     return new Fail(error);
   }
 
@@ -288,6 +311,16 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
       }, t.breakMs ?? 0);
     }
     if (t.to === 'closed') this.#lastFailure = undefined;
+    if (this.#tel.wants('state')) {
+      this.#tel.emit({
+        type: 'state',
+        policy: this.name,
+        kind: this.kind,
+        from: t.from,
+        to: t.to,
+        reason: t.reason,
+      });
+    }
     const event: StateChangeEvent | undefined =
       this.#onStateChange.active || this.#onHalfOpen.active || this.#onClose.active
         ? { policy: this.name, ...t }
@@ -381,6 +414,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
     if (this.#inflightList !== null) sm.inflightSlow = this.#inflightList.advance(now, this.#slowMs);
     const rates = sm.rates(now);
     return {
+      kind: this.kind,
       name: this.name,
       state: sm.state,
       since: sm.since,

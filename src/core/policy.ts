@@ -35,7 +35,7 @@ export function finish(result: unknown, edge: Edge): unknown {
  * pipeline run around a single `.then`, so they cost a few calls, not a promise each.
  */
 export interface Gate {
-  readonly kind: 'gate';
+  readonly stage: 'gate';
   /** The token is a scope that replaces the current one for everything inside (timeouts). */
   readonly scoped: boolean;
   /**
@@ -53,7 +53,7 @@ export interface Gate {
  * to call it whatever it returns.
  */
 export interface Wrapper {
-  readonly kind: 'wrapper';
+  readonly stage: 'wrapper';
   wrap(inner: Invoke, edge: Edge): Runner;
 }
 
@@ -182,7 +182,7 @@ export function compile(stages: readonly Stage[], edge: Edge): Runner {
   let gates: Gate[] = [];
   for (let i = stages.length - 1; i >= 0; i--) {
     const stage = stages[i]!;
-    if (stage.kind === 'gate') {
+    if (stage.stage === 'gate') {
       gates.push(stage);
       continue;
     }

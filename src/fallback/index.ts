@@ -15,6 +15,9 @@ import {
   type Stage,
   type Wrapper,
 } from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type FallbackOptions, type ResolvedFallbackOptions, resolveFallbackOptions } from './options.js';
 
 export type { FallbackFn, FallbackOptions } from './options.js';
@@ -24,9 +27,18 @@ export interface FallbackEvent<R = unknown> {
   readonly failure: Failure<R>;
 }
 
+export interface FallbackSnapshot extends SnapshotBase {
+  readonly kind: 'fallback';
+  /** Totals since creation. */
+  readonly executions: number;
+  readonly fallbacks: number;
+}
+
 /** Replaces a failure with a value of type U. */
-export interface FallbackPolicy<U, R = unknown> extends Policy<R, U> {
+export interface FallbackPolicy<U, R = unknown> extends Policy<R, U>, Observable {
+  readonly kind: 'fallback';
   readonly name: string;
+  snapshot(): FallbackSnapshot;
   /** A failure is about to be replaced. */
   readonly onFallback: Subscribe<FallbackEvent<R>>;
 }
@@ -37,39 +49,66 @@ export function fallback<U, R = unknown>(options: FallbackOptions<U, R>): Fallba
 }
 
 class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Wrapper {
-  readonly kind = 'wrapper';
+  readonly stage = 'wrapper';
+  readonly kind = 'fallback';
   readonly name: string;
   readonly [STAGES]: readonly Stage[] = [this];
   readonly #options: ResolvedFallbackOptions<U>;
   readonly #onFallback = new Emitter<FallbackEvent<R>>();
   readonly onFallback = this.#onFallback.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
+  #executions = 0;
+  #fallbacks = 0;
 
   constructor(options: ResolvedFallbackOptions<U>) {
     super();
     this.name = options.name;
     this.#options = options;
+    this.#tel = new Telemetry('fallback', options.name, ['call', 'fallback']);
+    this.onEvent = this.#tel.emitter.subscribe;
+  }
+
+  snapshot(): FallbackSnapshot {
+    return { kind: this.kind, name: this.name, executions: this.#executions, fallbacks: this.#fallbacks };
   }
 
   wrap(inner: Invoke, edge: Edge): Runner {
-    const { classifier } = this.#options;
+    const { classifier, clock } = this.#options;
     const checksResults = classifier.checksResults;
-    return (scope) =>
-      run(inner, scope, (result) =>
-        (result instanceof Fail || checksResults) && classifier.verdict(result, scope) === FAILURE
-          ? this.#replace(scope, result, edge)
-          : finish(result, edge),
-      );
+    return (scope) => {
+      this.#executions++;
+      const startedAt = this.#tel.wants('call') ? clock.now() : Number.NaN;
+      return run(inner, scope, (result) => {
+        if ((result instanceof Fail || checksResults) && classifier.verdict(result, scope) === FAILURE) {
+          return this.#replace(scope, result, edge, startedAt);
+        }
+        this.#called(startedAt, result, scope);
+        return finish(result, edge);
+      });
+    };
   }
 
-  async #replace(scope: Scope, result: unknown, edge: Edge): Promise<unknown> {
+  async #replace(scope: Scope, result: unknown, edge: Edge, startedAt: number): Promise<unknown> {
     const failure = failureOf<R>(result);
+    this.#fallbacks++;
     if (this.#onFallback.active) this.#onFallback.emit({ policy: this.name, failure });
+    if (this.#tel.wants('fallback')) this.#tel.emit({ type: 'fallback', policy: this.name, kind: this.kind });
     let replaced: unknown;
     try {
       replaced = await this.#options.fallback(failure, scope);
     } catch (error) {
       replaced = new Fail(error);
     }
+    this.#called(startedAt, replaced, scope);
     return finish(replaced, edge);
+  }
+
+  /** The outcome the caller gets, as a call event (when someone listens). */
+  #called(startedAt: number, result: unknown, scope: Scope): void {
+    if (Number.isNaN(startedAt) || !this.#tel.wants('call')) return;
+    const outcome = !(result instanceof Fail) ? 'success' : scope.callerAborted() ? 'ignored' : 'failure';
+    const durationMs = this.#options.clock.now() - startedAt;
+    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
   }
 }

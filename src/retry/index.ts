@@ -1,4 +1,4 @@
-import { FAILURE } from '../core/classify.js';
+import { FAILURE, SUCCESS, type Verdict } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import { Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
@@ -17,6 +17,9 @@ import {
   settle,
   type Wrapper,
 } from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from './options.js';
 
 export type { Backoff, ExponentialOptions, Jitter, RetryDelayInfo } from './backoff.js';
@@ -51,8 +54,19 @@ export interface GiveUpEvent<R = unknown> {
   readonly failure: Failure<R>;
 }
 
-export interface RetryPolicy<R = unknown> extends Policy<R> {
+export interface RetrySnapshot extends SnapshotBase {
+  readonly kind: 'retry';
+  readonly maxAttempts: number;
+  /** Totals since creation. */
+  readonly executions: number;
+  readonly retries: number;
+  readonly giveUps: number;
+}
+
+export interface RetryPolicy<R = unknown> extends Policy<R>, Observable {
+  readonly kind: 'retry';
   readonly name: string;
+  snapshot(): RetrySnapshot;
   readonly options: ResolvedRetryOptions;
   /** Before each retry's delay. */
   readonly onRetry: Subscribe<RetryEvent<R>>;
@@ -70,7 +84,8 @@ export function retry<R = unknown>(options?: RetryOptions<R>): RetryPolicy<R> {
 }
 
 class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
-  readonly kind = 'wrapper';
+  readonly stage = 'wrapper';
+  readonly kind = 'retry';
   readonly name: string;
   readonly options: ResolvedRetryOptions;
   readonly [STAGES]: readonly Stage[] = [this];
@@ -79,25 +94,45 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
   readonly #onGiveUp = new Emitter<GiveUpEvent<R>>();
   readonly onRetry = this.#onRetry.subscribe;
   readonly onGiveUp = this.#onGiveUp.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
+  #executions = 0;
+  #retries = 0;
+  #giveUps = 0;
 
   constructor(options: ResolvedRetryOptions) {
     super();
     this.name = options.name;
     this.options = options;
     this.#clock = options.clock;
+    this.#tel = new Telemetry('retry', options.name, ['call', 'retry', 'give-up']);
+    this.onEvent = this.#tel.emitter.subscribe;
+  }
+
+  snapshot(): RetrySnapshot {
+    return {
+      kind: this.kind,
+      name: this.name,
+      maxAttempts: this.options.maxAttempts,
+      executions: this.#executions,
+      retries: this.#retries,
+      giveUps: this.#giveUps,
+    };
   }
 
   wrap(inner: Invoke, edge: Edge): Runner {
     const checksResults = this.options.classifier.checksResults;
     const timed = this.options.maxElapsedMs !== Number.POSITIVE_INFINITY;
     return (scope) => {
-      // The clock is read only when a time budget needs a start.
-      const startedAt = timed ? this.#clock.now() : 0;
-      return run(inner, scope, (first) =>
-        first instanceof Fail || checksResults
-          ? this.#retrying(scope, inner, first, startedAt, edge)
-          : finish(first, edge),
-      );
+      this.#executions++;
+      // The clock is read only when a time budget or a call listener needs a start (NaN: not read).
+      const startedAt = timed || this.#tel.wants('call') ? this.#clock.now() : Number.NaN;
+      return run(inner, scope, (first) => {
+        if (first instanceof Fail || checksResults)
+          return this.#retrying(scope, inner, first, startedAt, edge);
+        if (!Number.isNaN(startedAt)) this.#called(startedAt, SUCCESS);
+        return finish(first, edge);
+      });
     };
   }
 
@@ -108,7 +143,18 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     startedAt: number,
     edge: Edge,
   ): Promise<unknown> {
-    return finish(await this.#loop(scope, inner, first, startedAt), edge);
+    const result = await this.#loop(scope, inner, first, startedAt);
+    if (!Number.isNaN(startedAt) && this.#tel.wants('call')) {
+      this.#called(startedAt, this.options.classifier.verdict(result, scope));
+    }
+    return finish(result, edge);
+  }
+
+  #called(startedAt: number, verdict: Verdict): void {
+    if (!this.#tel.wants('call')) return;
+    const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
+    const durationMs = this.#clock.now() - startedAt;
+    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
   }
 
   async #loop(scope: Scope, inner: Invoke, first: unknown, startedAt: number): Promise<unknown> {
@@ -131,7 +177,11 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
         if (startsAt - startedAt >= maxElapsedMs) return this.#giveUp(attempt, 'max-elapsed', result);
         if (startsAt >= scope.deadline) return this.#giveUp(attempt, 'deadline', result);
       }
+      this.#retries++;
       if (this.#onRetry.active) this.#onRetry.emit({ policy: this.name, attempt, delayMs: delay, failure });
+      if (this.#tel.wants('retry')) {
+        this.#tel.emit({ type: 'retry', policy: this.name, kind: this.kind, attempt, delayMs: delay });
+      }
       if (delay > 0 && !(await sleep(this.#clock, delay, scope))) {
         return this.#giveUp(attempt, 'aborted', new Fail(scope.abortReason()));
       }
@@ -144,8 +194,12 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
   }
 
   #giveUp(attempts: number, reason: GiveUpReason, result: unknown): unknown {
+    this.#giveUps++;
     if (this.#onGiveUp.active) {
       this.#onGiveUp.emit({ policy: this.name, attempts, reason, failure: failureOf<R>(result) });
+    }
+    if (this.#tel.wants('give-up')) {
+      this.#tel.emit({ type: 'give-up', policy: this.name, kind: this.kind, attempts, reason });
     }
     return result;
   }

@@ -19,6 +19,9 @@ import {
   THROW,
   type Wrapper,
 } from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type ResolvedTimeoutOptions, resolveTimeoutOptions, type TimeoutOptions } from './options.js';
 
 export type { TimeoutOptions, TimeoutStrategy } from './options.js';
@@ -28,9 +31,20 @@ export interface TimeoutEvent {
   readonly durationMs: number;
 }
 
-export interface TimeoutPolicy extends Policy {
+export interface TimeoutSnapshot extends SnapshotBase {
+  readonly kind: 'timeout';
+  readonly durationMs: number;
+  readonly strategy: 'aggressive' | 'cooperative';
+  /** Executions started, and deadlines that passed before the work ended, since creation. */
+  readonly calls: number;
+  readonly timeouts: number;
+}
+
+export interface TimeoutPolicy extends Policy, Observable {
+  readonly kind: 'timeout';
   readonly name: string;
   readonly options: ResolvedTimeoutOptions;
+  snapshot(): TimeoutSnapshot;
   /** The deadline passed (the signal is aborted now; the caller's own abort never fires this). */
   readonly onTimeout: Subscribe<TimeoutEvent>;
 }
@@ -41,6 +55,7 @@ export function timeout(options: number | TimeoutOptions): TimeoutPolicy {
 }
 
 class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
+  readonly kind = 'timeout';
   readonly name: string;
   readonly options: ResolvedTimeoutOptions;
   readonly [STAGES]: readonly Stage[];
@@ -49,10 +64,16 @@ class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
   readonly #lane: Lane;
   readonly #onTimeout = new Emitter<TimeoutEvent>();
   readonly onTimeout = this.#onTimeout.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
+  #calls = 0;
+  #timeouts = 0;
 
   constructor(options: ResolvedTimeoutOptions) {
     super();
     this.name = options.name;
+    this.#tel = new Telemetry('timeout', options.name, ['call', 'timeout']);
+    this.onEvent = this.#tel.emitter.subscribe;
     this.options = options;
     this.#clock = options.clock;
     this.#durationMs = options.durationMs;
@@ -60,8 +81,20 @@ class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
     this[STAGES] = [options.strategy === 'cooperative' ? this.#cooperative() : this.#aggressive()];
   }
 
+  snapshot(): TimeoutSnapshot {
+    return {
+      kind: this.kind,
+      name: this.name,
+      durationMs: this.#durationMs,
+      strategy: this.options.strategy,
+      calls: this.#calls,
+      timeouts: this.#timeouts,
+    };
+  }
+
   /** A child scope with this policy's deadline, or null when an enclosing deadline comes first. */
   #child(scope: Scope): AbortScope | null {
+    this.#calls++;
     const deadline = this.#clock.now() + this.#durationMs;
     return deadline < scope.deadline ? new AbortScope(scope, deadline, this.#clock, this) : null;
   }
@@ -74,8 +107,24 @@ class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
   onDeadline(child: AbortScope): void {
     if (child.aborted || child.closed) return;
     child.timedOut = true;
-    if (this.#onTimeout.active) this.#onTimeout.emit({ policy: this.name, durationMs: this.#durationMs });
+    this.#timedOut();
     child.abort(TimeoutError.create(this.#durationMs, this.name));
+  }
+
+  #timedOut(): void {
+    this.#timeouts++;
+    if (this.#onTimeout.active) this.#onTimeout.emit({ policy: this.name, durationMs: this.#durationMs });
+    if (this.#tel.wants('timeout')) {
+      this.#tel.emit({ type: 'timeout', policy: this.name, kind: this.kind, timeoutMs: this.#durationMs });
+    }
+  }
+
+  /** Reports the end of an execution that had its own deadline (its start is deadline - duration). */
+  #called(child: AbortScope, result: unknown): void {
+    if (!this.#tel.wants('call')) return;
+    const durationMs = this.#clock.now() - (child.deadline - this.#durationMs);
+    const outcome = !(result instanceof Fail) ? 'success' : child.callerAborted() ? 'ignored' : 'failure';
+    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
   }
 
   onSignalRead(child: AbortScope): void {
@@ -103,7 +152,7 @@ class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
 
   #cooperative(): Gate {
     return {
-      kind: 'gate',
+      stage: 'gate',
       scoped: true,
       enter: (scope) => {
         const child = this.#child(scope);
@@ -116,15 +165,19 @@ class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
         if (token === scope) return result;
         const child = token as AbortScope;
         const late = result instanceof Fail && this.#late(child);
+        // A deadline that passed without being armed (nobody read the signal) is counted now.
+        if (late && !child.timedOut) this.#timedOut();
         child.close();
-        return late ? this.#asTimeout(result as Fail) : result;
+        const final = late ? this.#asTimeout(result as Fail) : result;
+        this.#called(child, final);
+        return final;
       },
     };
   }
 
   #aggressive(): Wrapper {
     return {
-      kind: 'wrapper',
+      stage: 'wrapper',
       wrap: (inner: Invoke, edge: Edge): Runner => {
         return (scope) => {
           const child = this.#child(scope);
@@ -139,6 +192,7 @@ class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
           this.#arm(child);
           return new Promise((resolve, reject) => {
             const deliver = (result: unknown) => {
+              this.#called(child, result);
               if (edge === THROW && result instanceof Fail) reject(result.error);
               else resolve(finish(result, edge));
             };

@@ -20,6 +20,7 @@ describe('snapshot', () => {
     });
     expect(inside).toBe(1);
     expect(breaker.snapshot()).toEqual({
+      kind: 'circuit-breaker',
       name: 'users',
       state: 'closed',
       since: 5_000,

@@ -29,7 +29,7 @@ export type { ClassifyOptions, ErrorClass, ErrorMatcher } from './core/classify.
 export type { Clock, RandomSource, TimerHandle } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { CommonOptions } from './core/common-options.js';
-export type { Context, Task } from './core/context.js';
+export type { Context, ExecuteOptions, Task } from './core/context.js';
 export type { BulkheadRejectReason, CircuitStateName, ErrorOptions } from './core/errors.js';
 export {
   BreakwaterError,
@@ -77,16 +77,21 @@ export type { ConcurrencyLimit, LimitSample } from './limit/types.js';
 export type { VegasLimit } from './limit/vegas.js';
 export { vegasLimit } from './limit/vegas.js';
 export type {
+  PolicyBatchEvent,
+  PolicyCacheEvent,
   PolicyCallEvent,
   PolicyEvent,
   PolicyEventType,
   PolicyFallbackEvent,
+  PolicyFaultEvent,
   PolicyGiveUpEvent,
+  PolicyHedgeEvent,
   PolicyKind,
   PolicyLimitEvent,
   PolicyQueueWaitEvent,
   PolicyRejectEvent,
   PolicyRetryEvent,
+  PolicySloEvent,
   PolicyStateEvent,
   PolicyTimeoutEvent,
 } from './metrics/events.js';

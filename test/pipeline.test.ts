@@ -87,6 +87,31 @@ describe('pipeline', () => {
     await expect(pipeline().executeOutcome(() => 1)).resolves.toEqual({ ok: true, value: 1 });
   });
 
+  it('passes a per-call key to the context of every attempt', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    const seen: [string | undefined, number, boolean][] = [];
+    const policy = pipeline(retry({ maxRetries: 1, backoff: 0, clock }), timeout({ durationMs: 100, clock }));
+    const call = track(
+      policy.execute(
+        (ctx) => {
+          seen.push([ctx.key, ctx.attempt, ctx.signal.aborted]);
+          if (ctx.attempt === 1) throw new Error('again');
+          return 'ok';
+        },
+        { key: 'user:42', signal: controller.signal },
+      ),
+    );
+    await clock.tick(0);
+    expect(call.value).toBe('ok');
+    expect(seen).toEqual([
+      ['user:42', 1, false],
+      ['user:42', 2, false],
+    ]);
+    await expect(pipeline().execute((ctx) => ctx.key)).resolves.toBeUndefined();
+    await expect(pipeline().execute(() => 1, { signal: AbortSignal.abort('no') })).rejects.toBe('no');
+  });
+
   it('refuses things that are not policies', () => {
     expect(() => pipeline({} as never)).toThrow(TypeError);
     expect(() => pipeline({} as never)).toThrow(/pipeline\[0\]/);

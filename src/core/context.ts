@@ -15,6 +15,14 @@ export interface Context {
   readonly deadline: number;
   /** Milliseconds left before the deadline (Infinity when none, never negative). */
   readonly remainingMs: number;
+  /** The key given to `execute(fn, { key })`: what keyed policies (coalescing, keyed rate limits) group by. */
+  readonly key: string | undefined;
+}
+
+/** The second argument of `execute`: a signal, or a signal and a key. */
+export interface ExecuteOptions {
+  signal?: AbortSignal | undefined;
+  key?: string | undefined;
 }
 
 export type Task<T> = (context: Context) => T | PromiseLike<T>;
@@ -34,14 +42,16 @@ export class Scope implements Context {
   readonly fn: Task<unknown>;
   readonly parent: Scope | null;
   readonly callerSignal: AbortSignal | undefined;
+  readonly key: string | undefined;
   attempt: number;
   deadline: number;
   ctrl: AbortController | null;
 
-  constructor(fn: Task<unknown>, parent: Scope | null, callerSignal: AbortSignal | undefined) {
+  constructor(fn: Task<unknown>, parent: Scope | null, callerSignal: AbortSignal | undefined, key?: string) {
     this.fn = fn;
     this.parent = parent;
     this.callerSignal = callerSignal;
+    this.key = parent === null ? key : parent.key;
     this.attempt = parent === null ? 1 : parent.attempt;
     this.deadline = parent === null ? Number.POSITIVE_INFINITY : parent.deadline;
     this.ctrl = null;

@@ -1,4 +1,4 @@
-import { type Context, Scope, type Task } from './context.js';
+import { type Context, type ExecuteOptions, Scope, type Task } from './context.js';
 import { Fail, type Outcome, toOutcome } from './outcome.js';
 
 /**
@@ -65,10 +65,16 @@ export declare const TYPES: unique symbol;
 
 /** Anything that can run a task: a single policy or a pipeline. */
 export interface Policy<Accepts = unknown, Adds = never> {
-  /** Runs `fn` under the policy. Rejects with the failure (or a rejection of the policy itself). */
-  execute<T extends Accepts>(fn: Task<T>, signal?: AbortSignal): Promise<T | Adds>;
+  /**
+   * Runs `fn` under the policy. Rejects with the failure (or a rejection of the policy itself). The
+   * second argument is the caller's signal, or `{ signal, key }`.
+   */
+  execute<T extends Accepts>(fn: Task<T>, options?: AbortSignal | ExecuteOptions): Promise<T | Adds>;
   /** Like `execute`, but resolves to an outcome instead of rejecting: the cheap path for shedding. */
-  executeOutcome<T extends Accepts>(fn: Task<T>, signal?: AbortSignal): Promise<Outcome<T | Adds>>;
+  executeOutcome<T extends Accepts>(
+    fn: Task<T>,
+    options?: AbortSignal | ExecuteOptions,
+  ): Promise<Outcome<T | Adds>>;
   /** @internal The steps this policy adds to a pipeline, outermost first. */
   readonly [STAGES]: readonly Stage[];
   /** @internal Type-only. */
@@ -206,17 +212,29 @@ export abstract class Executor<Accepts = unknown, Adds = never> implements Polic
   #throwing: Runner | undefined;
   #outcome: Runner | undefined;
 
-  execute<T extends Accepts>(fn: Task<T>, signal?: AbortSignal): Promise<T | Adds> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+  execute<T extends Accepts>(fn: Task<T>, options?: AbortSignal | ExecuteOptions): Promise<T | Adds> {
+    const scope = rootScope(fn as Task<unknown>, options);
+    if (scope.callerSignal?.aborted) return Promise.reject(scope.callerSignal.reason);
     const runner = (this.#throwing ??= compile(this[STAGES], THROW));
-    return runner(new Scope(fn as Task<unknown>, null, signal)) as Promise<T | Adds>;
+    return runner(scope) as Promise<T | Adds>;
   }
 
-  executeOutcome<T extends Accepts>(fn: Task<T>, signal?: AbortSignal): Promise<Outcome<T | Adds>> {
-    if (signal?.aborted) return Promise.resolve({ ok: false, error: signal.reason });
+  executeOutcome<T extends Accepts>(
+    fn: Task<T>,
+    options?: AbortSignal | ExecuteOptions,
+  ): Promise<Outcome<T | Adds>> {
+    const scope = rootScope(fn as Task<unknown>, options);
+    if (scope.callerSignal?.aborted) return Promise.resolve({ ok: false, error: scope.callerSignal.reason });
     const runner = (this.#outcome ??= compile(this[STAGES], OUTCOME));
-    return runner(new Scope(fn as Task<unknown>, null, signal)) as Promise<Outcome<T | Adds>>;
+    return runner(scope) as Promise<Outcome<T | Adds>>;
   }
 }
 
-export type { Context, Task };
+function rootScope(fn: Task<unknown>, options: AbortSignal | ExecuteOptions | undefined): Scope {
+  if (options === undefined) return new Scope(fn, null, undefined);
+  // A signal has `aborted`; an options object does not (duck-typed: signals from other realms count).
+  if ('aborted' in options) return new Scope(fn, null, options);
+  return new Scope(fn, null, options.signal, options.key);
+}
+
+export type { Context, ExecuteOptions, Task };

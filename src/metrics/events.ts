@@ -11,7 +11,8 @@ export type PolicyKind =
   | 'coalesce'
   | 'cache'
   | 'batch'
-  | 'chaos';
+  | 'chaos'
+  | 'slo';
 
 interface EventBase {
   /** Name of the policy (its `name` option). */
@@ -81,6 +82,41 @@ export interface PolicyLimitEvent extends EventBase {
   readonly limit: number;
 }
 
+/** A keyed call found a cached result (`hit`), did not (`miss`), or joined one already in flight (`coalesced`). */
+export interface PolicyCacheEvent extends EventBase {
+  readonly type: 'hit' | 'miss' | 'coalesced';
+  /** The call's key. High cardinality: never use it as a metric label. */
+  readonly key: string;
+}
+
+/** A batch of `size` calls was sent as one. */
+export interface PolicyBatchEvent extends EventBase {
+  readonly type: 'batch';
+  readonly size: number;
+}
+
+/** A hedged attempt was started (`attempt` 2 is the first hedge). */
+export interface PolicyHedgeEvent extends EventBase {
+  readonly type: 'hedge';
+  readonly attempt: number;
+}
+
+/** A fault was injected. */
+export interface PolicyFaultEvent extends EventBase {
+  readonly type: 'fault';
+  readonly fault: 'error' | 'latency' | 'result' | 'custom';
+}
+
+/** A service-level objective's burn-rate alert started or ended. */
+export interface PolicySloEvent extends EventBase {
+  readonly type: 'slo';
+  readonly objective: string;
+  readonly alert: 'start' | 'end';
+  /** The alert's rule, e.g. `1h/5m` for the long and short windows, and its burn-rate threshold. */
+  readonly rule: string;
+  readonly burnRate: number;
+}
+
 /** Every event a policy reports through `onEvent` and diagnostics channels. */
 export type PolicyEvent =
   | PolicyCallEvent
@@ -91,6 +127,11 @@ export type PolicyEvent =
   | PolicyTimeoutEvent
   | PolicyQueueWaitEvent
   | PolicyFallbackEvent
-  | PolicyLimitEvent;
+  | PolicyLimitEvent
+  | PolicyCacheEvent
+  | PolicyBatchEvent
+  | PolicyHedgeEvent
+  | PolicyFaultEvent
+  | PolicySloEvent;
 
 export type PolicyEventType = PolicyEvent['type'];

@@ -62,6 +62,8 @@ export type {
   FallbackSnapshot,
 } from './fallback/index.js';
 export { fallback } from './fallback/index.js';
+export type { HedgeEvent, HedgeOptions, HedgePolicy, HedgeSnapshot } from './hedging/index.js';
+export { hedge } from './hedging/index.js';
 export type { AimdLimit } from './limit/aimd.js';
 export { aimdLimit } from './limit/aimd.js';
 export type { Gradient2Limit } from './limit/gradient2.js';
@@ -106,18 +108,24 @@ export type {
   GiveUpEvent,
   GiveUpReason,
   Jitter,
+  RatioBudgetOptions,
+  RetryBudget,
+  RetryBudgetSnapshot,
   RetryDelayInfo,
   RetryEvent,
   RetryOptions,
   RetryPolicy,
   RetrySnapshot,
+  TokenBudgetOptions,
 } from './retry/index.js';
-export { constant, custom, exponential, linear, retry } from './retry/index.js';
+export { constant, custom, exponential, linear, retry, retryBudget, tokenBudget } from './retry/index.js';
 export type {
+  AdaptiveTimeoutOptions,
+  ResolvedAdaptiveTimeoutOptions,
   TimeoutEvent,
   TimeoutOptions,
   TimeoutPolicy,
   TimeoutSnapshot,
   TimeoutStrategy,
 } from './timeout/index.js';
-export { timeout } from './timeout/index.js';
+export { adaptiveTimeout, timeout } from './timeout/index.js';

@@ -108,6 +108,8 @@ export class Scope implements Context {
 export class AbortScope extends Scope implements DeadlineEntry {
   readonly #clock: Clock | null;
   owner: DeadlineOwner | null;
+  /** The budget its owner gave it (a timeout's duration for this call), ms. */
+  durationMs: number;
   /** Aggressive timeouts race the work: this resolves the caller's side early. */
   settle: ((result: Fail) => void) | null;
   aborted: boolean;
@@ -125,6 +127,7 @@ export class AbortScope extends Scope implements DeadlineEntry {
     this.deadline = deadline;
     this.#clock = clock;
     this.owner = owner;
+    this.durationMs = 0;
     this.settle = null;
     this.aborted = false;
     this.reason = undefined;

@@ -24,6 +24,8 @@ import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } fro
 
 export type { Backoff, ExponentialOptions, Jitter, RetryDelayInfo } from './backoff.js';
 export { constant, custom, exponential, linear } from './backoff.js';
+export type { RatioBudgetOptions, RetryBudget, RetryBudgetSnapshot, TokenBudgetOptions } from './budget.js';
+export { retryBudget, tokenBudget } from './budget.js';
 export type { RetryOptions } from './options.js';
 
 export interface RetryEvent<R = unknown> {
@@ -44,6 +46,8 @@ export type GiveUpReason =
   | 'deadline'
   /** The failure asked for a longer wait (Retry-After) than `maxDelayMs` allows. */
   | 'retry-after'
+  /** The shared retry budget refused another attempt. */
+  | 'budget'
   /** The caller or an enclosing timeout aborted the execution. */
   | 'aborted';
 
@@ -123,13 +127,17 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
   wrap(inner: Invoke, edge: Edge): Runner {
     const checksResults = this.options.classifier.checksResults;
     const timed = this.options.maxElapsedMs !== Number.POSITIVE_INFINITY;
+    const budget = this.options.budget;
     return (scope) => {
       this.#executions++;
+      budget?.recordRequest();
       // The clock is read only when a time budget or a call listener needs a start (NaN: not read).
       const startedAt = timed || this.#tel.wants('call') ? this.#clock.now() : Number.NaN;
       return run(inner, scope, (first) => {
-        if (first instanceof Fail || checksResults)
+        if (first instanceof Fail || checksResults) {
           return this.#retrying(scope, inner, first, startedAt, edge);
+        }
+        budget?.recordOutcome(false);
         if (!Number.isNaN(startedAt)) this.#called(startedAt, SUCCESS);
         return finish(first, edge);
       });
@@ -158,11 +166,13 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
   }
 
   async #loop(scope: Scope, inner: Invoke, first: unknown, startedAt: number): Promise<unknown> {
-    const { classifier, maxAttempts, backoff, maxDelayMs, maxElapsedMs, random } = this.options;
+    const { classifier, maxAttempts, backoff, maxDelayMs, maxElapsedMs, random, budget } = this.options;
     let result = first;
     let previousDelay = 0;
     for (let attempt = 1; ; attempt++) {
-      if (classifier.verdict(result, scope) !== FAILURE) return result;
+      const verdict = classifier.verdict(result, scope);
+      budget?.recordOutcome(verdict === FAILURE);
+      if (verdict !== FAILURE) return result;
       if (attempt >= maxAttempts) return this.#giveUp(attempt, 'max-attempts', result);
       if (scope.isAborted()) return this.#giveUp(attempt, 'aborted', new Fail(scope.abortReason()));
       const failure = failureOf<never>(result);
@@ -177,6 +187,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
         if (startsAt - startedAt >= maxElapsedMs) return this.#giveUp(attempt, 'max-elapsed', result);
         if (startsAt >= scope.deadline) return this.#giveUp(attempt, 'deadline', result);
       }
+      if (budget !== undefined && !budget.tryRetry()) return this.#giveUp(attempt, 'budget', result);
       this.#retries++;
       if (this.#onRetry.active) this.#onRetry.emit({ policy: this.name, attempt, delayMs: delay, failure });
       if (this.#tel.wants('retry')) {

@@ -10,6 +10,21 @@ import {
 import type { Failure } from '../core/failure.js';
 import { checkKeys, func, invalid, number } from '../core/options.js';
 import { type Backoff, constant, custom, exponential, type RetryDelayInfo } from './backoff.js';
+import type { RetryBudget } from './budget.js';
+
+export function resolveBudget(path: string, value: unknown): RetryBudget | undefined {
+  if (value === undefined) return undefined;
+  const b = value as Partial<RetryBudget> | null;
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    typeof b.tryRetry !== 'function' ||
+    typeof b.recordRequest !== 'function'
+  ) {
+    invalid(path, 'a RetryBudget (retryBudget() or tokenBudget())', value);
+  }
+  return value as RetryBudget;
+}
 
 export interface RetryOptions<R = unknown> extends CommonOptions, ClassifyOptions<R> {
   /** Retries after the first call. Default 3 (so at most 4 calls). Give this or `maxAttempts`, not both. */
@@ -33,6 +48,8 @@ export interface RetryOptions<R = unknown> extends CommonOptions, ClassifyOption
   retryAfter?: (failure: Failure<R>) => number | undefined;
   /** Random source for jitter (default Math.random). */
   random?: RandomSource;
+  /** A budget shared with other retry and hedging policies; a retry it refuses ends with reason 'budget'. */
+  budget?: RetryBudget;
 }
 
 export interface ResolvedRetryOptions {
@@ -45,6 +62,7 @@ export interface ResolvedRetryOptions {
   readonly classifier: Classifier;
   readonly clock: Clock;
   readonly random: RandomSource;
+  readonly budget: RetryBudget | undefined;
 }
 
 const KEYS = [
@@ -57,6 +75,7 @@ const KEYS = [
   'maxElapsedMs',
   'retryAfter',
   'random',
+  'budget',
 ];
 const DEFAULT_RETRIES = 3;
 const DEFAULT_BACKOFF = exponential();
@@ -112,5 +131,6 @@ export function resolveRetryOptions<R>(options: RetryOptions<R> = {}): ResolvedR
     classifier: new Classifier('retry', options as ClassifyOptions<never>, false),
     clock: resolveClock('retry', options.clock),
     random: resolveRandom('retry', options.random),
+    budget: resolveBudget('retry.budget', options.budget),
   } as ResolvedRetryOptions);
 }

@@ -1,0 +1,247 @@
+import { FAILURE, SUCCESS, type Verdict } from '../core/classify.js';
+import type { TimerHandle } from '../core/clock.js';
+import { AbortScope, type Scope } from '../core/context.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { Fail } from '../core/outcome.js';
+import {
+  type Edge,
+  Executor,
+  finish,
+  type Invoke,
+  type Policy,
+  type Runner,
+  STAGES,
+  type Stage,
+  settle,
+  THROW,
+  type Wrapper,
+} from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import { RollingHistogram } from '../metrics/histogram.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
+import { type HedgeOptions, type ResolvedHedgeOptions, resolveHedgeOptions } from './options.js';
+
+export type { HedgeOptions } from './options.js';
+
+export interface HedgeEvent {
+  readonly policy: string;
+  /** The attempt being started: 2 for the first hedge. */
+  readonly attempt: number;
+  /** Why: the delay passed, or the previous attempt failed. */
+  readonly trigger: 'delay' | 'failure';
+}
+
+export interface HedgeSnapshot extends SnapshotBase {
+  readonly kind: 'hedging';
+  /** The delay a hedge waits now, ms (the warm-up value until enough latencies are known). */
+  readonly delayMs: number;
+  /** Totals since creation. */
+  readonly executions: number;
+  readonly hedges: number;
+  /** Executions won by a hedge rather than the first attempt. */
+  readonly hedgeWins: number;
+}
+
+export interface HedgePolicy<R = unknown> extends Policy<R>, Observable {
+  readonly kind: 'hedging';
+  readonly name: string;
+  readonly options: ResolvedHedgeOptions;
+  snapshot(): HedgeSnapshot;
+  readonly onHedge: Subscribe<HedgeEvent>;
+}
+
+/** Why a losing attempt is aborted. */
+function lostReason(): DOMException {
+  return new DOMException('another hedged attempt won', 'AbortError');
+}
+
+/**
+ * Hedged requests: when an attempt is slow (no result after the delay), start another; the first
+ * success wins and the others are aborted through their signals. Put it outside breakers and
+ * bulkheads, so every attempt is counted and bounded like a call of its own.
+ */
+export function hedge<R = unknown>(options?: HedgeOptions<R>): HedgePolicy<R> {
+  return new Hedge<R>(resolveHedgeOptions(options));
+}
+
+class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
+  readonly stage = 'wrapper';
+  readonly kind = 'hedging';
+  readonly name: string;
+  readonly options: ResolvedHedgeOptions;
+  readonly [STAGES]: readonly Stage[] = [this];
+  readonly #latencies: RollingHistogram | null;
+  readonly #onHedge = new Emitter<HedgeEvent>();
+  readonly onHedge = this.#onHedge.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
+  #delayMs: number;
+  #refreshAt = Number.NEGATIVE_INFINITY;
+  #executions = 0;
+  #hedges = 0;
+  #hedgeWins = 0;
+
+  constructor(options: ResolvedHedgeOptions) {
+    super();
+    this.name = options.name;
+    this.options = options;
+    this.#delayMs = options.delayMs;
+    this.#latencies =
+      options.percentile === undefined
+        ? null
+        : new RollingHistogram({ windowMs: options.windowMs, clock: options.clock });
+    this.#tel = new Telemetry('hedging', options.name, ['call', 'hedge']);
+    this.onEvent = this.#tel.emitter.subscribe;
+  }
+
+  snapshot(): HedgeSnapshot {
+    return {
+      kind: this.kind,
+      name: this.name,
+      delayMs: this.#delay(),
+      executions: this.#executions,
+      hedges: this.#hedges,
+      hedgeWins: this.#hedgeWins,
+    };
+  }
+
+  /** The current hedge delay. A percentile query merges histograms (microseconds), so it is cached for a second. */
+  #delay(): number {
+    const h = this.#latencies;
+    if (h === null) return this.#delayMs;
+    const now = this.options.clock.now();
+    if (now < this.#refreshAt) return this.#delayMs;
+    this.#refreshAt = now + 1_000;
+    const { minSamples, minDelayMs, maxDelayMs, delayMs, percentile } = this.options;
+    const p = h.count >= minSamples ? h.valueAtPercentile(percentile!) : delayMs;
+    this.#delayMs = Math.min(maxDelayMs, Math.max(minDelayMs, p));
+    return this.#delayMs;
+  }
+
+  wrap(inner: Invoke, edge: Edge): Runner {
+    return (scope) =>
+      new Promise((resolve, reject) => {
+        this.#executions++;
+        new Race(this, scope, inner, edge, resolve, reject).start();
+      });
+  }
+
+  /** Called by a race; kept on the policy so a race holds no closures of its own. */
+  hedged(attempt: number, trigger: 'delay' | 'failure'): void {
+    this.#hedges++;
+    if (this.#onHedge.active) this.#onHedge.emit({ policy: this.name, attempt, trigger });
+    if (this.#tel.wants('hedge'))
+      this.#tel.emit({ type: 'hedge', policy: this.name, kind: this.kind, attempt });
+  }
+
+  won(attempt: number, latencyMs: number): void {
+    if (attempt > 1) this.#hedgeWins++;
+    this.#latencies?.record(latencyMs);
+  }
+
+  called(verdict: Verdict, durationMs: number): void {
+    if (!this.#tel.wants('call')) return;
+    const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
+    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+  }
+
+  nextDelay(): number {
+    return this.#delay();
+  }
+}
+
+/** One hedged execution: its attempts, the pending delay timer, and who settles first. */
+class Race {
+  readonly #policy: Hedge<unknown>;
+  readonly #scope: Scope;
+  readonly #inner: Invoke;
+  readonly #edge: Edge;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #attempts: AbortScope[] = [];
+  readonly #startedAt: number;
+  #running = 0;
+  #done = false;
+  #timer: TimerHandle = undefined;
+  #last: unknown = undefined;
+
+  constructor(
+    policy: Hedge<unknown>,
+    scope: Scope,
+    inner: Invoke,
+    edge: Edge,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#policy = policy;
+    this.#scope = scope;
+    this.#inner = inner;
+    this.#edge = edge;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#startedAt = policy.options.clock.now();
+  }
+
+  start(): void {
+    this.#launch();
+  }
+
+  #launch(): void {
+    const { clock, maxHedges } = this.#policy.options;
+    const attempt = new AbortScope(this.#scope, this.#scope.deadline, null, null);
+    attempt.attempt = this.#scope.attempt + this.#attempts.length;
+    attempt.watchParent();
+    this.#attempts.push(attempt);
+    this.#running++;
+    const number = this.#attempts.length;
+    const startedAt = clock.now();
+    settle(this.#inner, attempt).then((result) => this.#settled(attempt, number, startedAt, result));
+    if (this.#attempts.length <= maxHedges && !this.#done) {
+      this.#timer = clock.setTimer(() => this.#hedge('delay'), this.#policy.nextDelay());
+    }
+  }
+
+  #hedge(trigger: 'delay' | 'failure'): void {
+    this.#clearTimer();
+    const { maxHedges, budget } = this.#policy.options;
+    if (this.#done || this.#attempts.length > maxHedges || this.#scope.isAborted()) return;
+    if (budget !== undefined && !budget.tryRetry()) return;
+    this.#policy.hedged(this.#attempts.length + 1, trigger);
+    this.#launch();
+  }
+
+  #settled(attempt: AbortScope, number: number, startedAt: number, result: unknown): void {
+    this.#running--;
+    attempt.close();
+    if (this.#done) return;
+    const { classifier, clock, hedgeOnFailure, budget } = this.#policy.options;
+    const verdict = classifier.verdict(result, attempt);
+    budget?.recordOutcome(verdict === FAILURE);
+    if (verdict !== FAILURE) {
+      this.#policy.won(number, clock.now() - startedAt);
+      this.#finish(result, verdict);
+      return;
+    }
+    this.#last = result;
+    if (hedgeOnFailure && this.#attempts.length <= this.#policy.options.maxHedges) this.#hedge('failure');
+    // Nothing running and nothing more to start: the last failure is the answer.
+    if (this.#running === 0 && (this.#timer === undefined || this.#scope.isAborted()))
+      this.#finish(this.#last, FAILURE);
+  }
+
+  #finish(result: unknown, verdict: Verdict): void {
+    this.#done = true;
+    this.#clearTimer();
+    for (const a of this.#attempts) if (!a.closed) a.abort(lostReason());
+    this.#policy.called(verdict, this.#policy.options.clock.now() - this.#startedAt);
+    if (this.#edge === THROW && result instanceof Fail) this.#reject(result.error);
+    else this.#resolve(finish(result, this.#edge));
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    this.#policy.options.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+}

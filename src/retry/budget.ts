@@ -1,0 +1,183 @@
+import type { Clock } from '../core/clock.js';
+import { resolveClock } from '../core/common-options.js';
+import { checkKeys, number } from '../core/options.js';
+
+/**
+ * Caps retries (and hedges) across every policy that shares it, so a downstream outage cannot turn
+ * each client call into maxAttempts calls. Retry and hedging policies take it as `budget`.
+ */
+export interface RetryBudget {
+  readonly kind: 'ratio' | 'token';
+  /** An execution started (its first attempt). */
+  recordRequest(): void;
+  /** An attempt ended; `failed` when the policy judged it a failure. */
+  recordOutcome(failed: boolean): void;
+  /** Asks for one retry or hedge: true when the budget allows it (and spends it). */
+  tryRetry(): boolean;
+  snapshot(): RetryBudgetSnapshot;
+}
+
+export interface RetryBudgetSnapshot {
+  readonly kind: 'ratio' | 'token';
+  /** Retries the budget would allow right now. */
+  readonly available: number;
+  /** Ratio budget: first attempts and retries in the window. Token budget: the token count. */
+  readonly requests?: number;
+  readonly retries?: number;
+  readonly tokens?: number;
+  /** Retries refused since creation. */
+  readonly denied: number;
+}
+
+export interface RatioBudgetOptions {
+  /** Retries allowed per first attempt, over the window. Default 0.2 (at most 20% extra load). */
+  ratio?: number;
+  /** Retries always allowed per second, so quiet clients can still retry. Default 10. */
+  minPerSecond?: number;
+  /** Window over which requests and retries are counted, ms. Default 10 000. */
+  windowMs?: number;
+  clock?: Clock;
+}
+
+export interface TokenBudgetOptions {
+  /** Token capacity; retries are allowed while more than half remain. Default 10. */
+  maxTokens?: number;
+  /** Tokens a successful attempt adds back (a failed one removes 1). Default 0.1. */
+  tokenRatio?: number;
+}
+
+const BUCKETS = 10;
+
+/**
+ * Finagle-style budget: over a sliding window, retries <= ratio x first attempts + minPerSecond x
+ * window seconds. The window is 10 buckets rotated lazily from the clock.
+ */
+export function retryBudget(options: RatioBudgetOptions = {}): RetryBudget {
+  checkKeys('retryBudget', options, ['ratio', 'minPerSecond', 'windowMs', 'clock']);
+  return new RatioBudget(
+    number('retryBudget.ratio', options.ratio, 0.2, { min: 0 }),
+    number('retryBudget.minPerSecond', options.minPerSecond, 10, { min: 0 }),
+    number('retryBudget.windowMs', options.windowMs, 10_000, { min: BUCKETS, max: 2 ** 31 - 1 }),
+    resolveClock('retryBudget', options.clock),
+  );
+}
+
+/**
+ * gRPC-style throttle (gRFC A6): tokens start at maxTokens, each failed attempt removes one, each
+ * success adds tokenRatio; retries are allowed while tokens > maxTokens / 2. No clock involved.
+ */
+export function tokenBudget(options: TokenBudgetOptions = {}): RetryBudget {
+  checkKeys('tokenBudget', options, ['maxTokens', 'tokenRatio']);
+  return new TokenBudget(
+    number('tokenBudget.maxTokens', options.maxTokens, 10, { min: 1, max: 1_000_000 }),
+    number('tokenBudget.tokenRatio', options.tokenRatio, 0.1, { min: 0, max: 1, exclusiveMin: true }),
+  );
+}
+
+class RatioBudget implements RetryBudget {
+  readonly kind = 'ratio';
+  readonly #ratio: number;
+  readonly #reserve: number;
+  readonly #bucketMs: number;
+  readonly #clock: Clock;
+  readonly #requests = new Float64Array(BUCKETS);
+  readonly #retries = new Float64Array(BUCKETS);
+  #requestTotal = 0;
+  #retryTotal = 0;
+  #epoch = Number.NEGATIVE_INFINITY;
+  #denied = 0;
+
+  constructor(ratio: number, minPerSecond: number, windowMs: number, clock: Clock) {
+    this.#ratio = ratio;
+    this.#reserve = (minPerSecond * windowMs) / 1000;
+    this.#bucketMs = windowMs / BUCKETS;
+    this.#clock = clock;
+  }
+
+  #current(): number {
+    const epoch = Math.floor(this.#clock.now() / this.#bucketMs);
+    const steps = epoch - this.#epoch;
+    if (steps >= BUCKETS) {
+      this.#requests.fill(0);
+      this.#retries.fill(0);
+      this.#requestTotal = this.#retryTotal = 0;
+    } else {
+      for (let e = this.#epoch + 1; e <= epoch; e++) {
+        const i = e % BUCKETS;
+        this.#requestTotal -= this.#requests[i]!;
+        this.#retryTotal -= this.#retries[i]!;
+        this.#requests[i] = this.#retries[i] = 0;
+      }
+    }
+    if (steps > 0) this.#epoch = epoch;
+    return this.#epoch % BUCKETS;
+  }
+
+  #available(): number {
+    return Math.floor(this.#ratio * this.#requestTotal + this.#reserve - this.#retryTotal);
+  }
+
+  recordRequest(): void {
+    this.#requests[this.#current()]!++;
+    this.#requestTotal++;
+  }
+
+  recordOutcome(): void {}
+
+  tryRetry(): boolean {
+    const i = this.#current();
+    if (this.#available() < 1) {
+      this.#denied++;
+      return false;
+    }
+    this.#retries[i]!++;
+    this.#retryTotal++;
+    return true;
+  }
+
+  snapshot(): RetryBudgetSnapshot {
+    this.#current();
+    return {
+      kind: this.kind,
+      available: Math.max(0, this.#available()),
+      requests: this.#requestTotal,
+      retries: this.#retryTotal,
+      denied: this.#denied,
+    };
+  }
+}
+
+class TokenBudget implements RetryBudget {
+  readonly kind = 'token';
+  readonly #max: number;
+  readonly #ratio: number;
+  #tokens: number;
+  #denied = 0;
+
+  constructor(max: number, ratio: number) {
+    this.#max = max;
+    this.#ratio = ratio;
+    this.#tokens = max;
+  }
+
+  recordRequest(): void {}
+
+  recordOutcome(failed: boolean): void {
+    this.#tokens = failed ? Math.max(0, this.#tokens - 1) : Math.min(this.#max, this.#tokens + this.#ratio);
+  }
+
+  tryRetry(): boolean {
+    if (this.#tokens > this.#max / 2) return true;
+    this.#denied++;
+    return false;
+  }
+
+  snapshot(): RetryBudgetSnapshot {
+    return {
+      kind: this.kind,
+      available: this.#tokens > this.#max / 2 ? Math.ceil(this.#tokens - this.#max / 2) : 0,
+      tokens: this.#tokens,
+      denied: this.#denied,
+    };
+  }
+}

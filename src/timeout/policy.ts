@@ -1,0 +1,262 @@
+import type { Clock } from '../core/clock.js';
+import { AbortScope, type DeadlineOwner, type Scope } from '../core/context.js';
+import { type DeadlineQueue, deadlineQueueFor, type Lane } from '../core/deadline-queue.js';
+import { TimeoutError } from '../core/errors.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { Fail } from '../core/outcome.js';
+import {
+  type Edge,
+  Executor,
+  finish,
+  type Gate,
+  type Invoke,
+  type Policy,
+  type Runner,
+  run,
+  STAGES,
+  type Stage,
+  settle,
+  THROW,
+  type Wrapper,
+} from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
+import type { ResolvedTimeoutOptions } from './options.js';
+
+export interface TimeoutEvent {
+  readonly policy: string;
+  readonly durationMs: number;
+}
+
+export interface TimeoutSnapshot extends SnapshotBase {
+  readonly kind: 'timeout';
+  readonly durationMs: number;
+  readonly strategy: 'aggressive' | 'cooperative';
+  /** Executions started, and deadlines that passed before the work ended, since creation. */
+  readonly calls: number;
+  readonly timeouts: number;
+}
+
+export interface TimeoutPolicy extends Policy, Observable {
+  readonly kind: 'timeout';
+  readonly name: string;
+  readonly options: ResolvedTimeoutOptions;
+  snapshot(): TimeoutSnapshot;
+  /** The deadline passed (the signal is aborted now; the caller's own abort never fires this). */
+  readonly onTimeout: Subscribe<TimeoutEvent>;
+}
+
+/**
+ * Where a timeout's budget comes from: a constant, or an estimate from observed latencies that must
+ * see how long calls took.
+ */
+export interface DurationSource {
+  /** Budget for a call starting now, ms. */
+  durationFor(attempt: number, now: number): number;
+  /** A call ended after `elapsedMs`; `timedOut` when its budget ran out (the latency is then censored). */
+  observe?(elapsedMs: number, timedOut: boolean, now: number): void;
+  /** The current base budget, for snapshots. */
+  readonly current: number;
+}
+
+export function fixedDuration(ms: number): DurationSource {
+  return { durationFor: () => ms, current: ms };
+}
+
+export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
+  readonly kind = 'timeout';
+  readonly name: string;
+  readonly options: ResolvedTimeoutOptions;
+  readonly [STAGES]: readonly Stage[];
+  readonly #clock: Clock;
+  readonly #source: DurationSource;
+  readonly #queue: DeadlineQueue;
+  #lane: Lane;
+  /** Lanes of durations no longer handed out, dropped once empty (adaptive durations move). */
+  #retired: Lane[] = [];
+  readonly #onTimeout = new Emitter<TimeoutEvent>();
+  readonly onTimeout = this.#onTimeout.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
+  #calls = 0;
+  #timeouts = 0;
+
+  constructor(options: ResolvedTimeoutOptions, source: DurationSource = fixedDuration(options.durationMs)) {
+    super();
+    this.name = options.name;
+    this.#tel = new Telemetry('timeout', options.name, ['call', 'timeout']);
+    this.onEvent = this.#tel.emitter.subscribe;
+    this.options = options;
+    this.#clock = options.clock;
+    this.#source = source;
+    this.#queue = deadlineQueueFor(options.clock);
+    this.#lane = this.#queue.lane(source.current);
+    this[STAGES] = [options.strategy === 'cooperative' ? this.#cooperative() : this.#aggressive()];
+  }
+
+  snapshot(): TimeoutSnapshot {
+    return {
+      kind: this.kind,
+      name: this.name,
+      durationMs: this.#source.current,
+      strategy: this.options.strategy,
+      calls: this.#calls,
+      timeouts: this.#timeouts,
+    };
+  }
+
+  /** A child scope with this policy's deadline, or null when an enclosing deadline comes first. */
+  #child(scope: Scope): AbortScope | null {
+    this.#calls++;
+    const now = this.#clock.now();
+    const durationMs = this.#source.durationFor(scope.attempt, now);
+    const deadline = now + durationMs;
+    if (deadline >= scope.deadline) return null;
+    const child = new AbortScope(scope, deadline, this.#clock, this);
+    child.durationMs = durationMs;
+    return child;
+  }
+
+  #arm(child: AbortScope): void {
+    child.armed = true;
+    this.#laneFor(child.durationMs).add(child);
+  }
+
+  /** A lane keeps FIFO order for one duration: switch lanes when the duration changes. */
+  #laneFor(durationMs: number): Lane {
+    if (this.#lane.durationMs === durationMs) return this.#lane;
+    this.#retired.push(this.#lane);
+    this.#retired = this.#retired.filter((lane) => {
+      if (lane.head !== null) return true;
+      this.#queue.dropLane(lane);
+      return false;
+    });
+    this.#lane = this.#queue.lane(durationMs);
+    return this.#lane;
+  }
+
+  /** Tells an adaptive source how long the call took (fixed sources need no clock read). */
+  #observe(child: AbortScope, timedOut: boolean): void {
+    const observe = this.#source.observe;
+    if (observe === undefined) return;
+    const now = this.#clock.now();
+    observe.call(this.#source, now - (child.deadline - child.durationMs), timedOut, now);
+  }
+
+  onDeadline(child: AbortScope): void {
+    if (child.aborted || child.closed) return;
+    child.timedOut = true;
+    this.#timedOut(child.durationMs);
+    child.abort(TimeoutError.create(child.durationMs, this.name));
+  }
+
+  #timedOut(durationMs: number): void {
+    this.#timeouts++;
+    if (this.#onTimeout.active) this.#onTimeout.emit({ policy: this.name, durationMs });
+    if (this.#tel.wants('timeout')) {
+      this.#tel.emit({ type: 'timeout', policy: this.name, kind: this.kind, timeoutMs: durationMs });
+    }
+  }
+
+  /** Reports the end of an execution that had its own deadline (its start is deadline - duration). */
+  #called(child: AbortScope, result: unknown): void {
+    if (!this.#tel.wants('call')) return;
+    const durationMs = this.#clock.now() - (child.deadline - child.durationMs);
+    const outcome = !(result instanceof Fail) ? 'success' : child.callerAborted() ? 'ignored' : 'failure';
+    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+  }
+
+  onSignalRead(child: AbortScope): void {
+    if (child.armed || child.closed) return;
+    if (this.#clock.now() >= child.deadline) this.onDeadline(child);
+    else this.#arm(child);
+  }
+
+  /**
+   * A failure is reported as a timeout when the deadline passed before the work failed. When the
+   * deadline was never armed (nobody read the signal or listened), the parent's abort time is unknown;
+   * a parent that has aborted by now takes precedence.
+   */
+  #late(child: AbortScope): boolean {
+    if (child.timedOut) return true;
+    if (child.isAborted()) return false;
+    return this.#clock.now() >= child.deadline;
+  }
+
+  #asTimeout(child: AbortScope, failure: Fail): Fail {
+    const error = failure.error;
+    if (error instanceof TimeoutError && error.policy === this.name) return failure;
+    return new Fail(TimeoutError.create(child.durationMs, this.name, error));
+  }
+
+  #cooperative(): Gate {
+    return {
+      stage: 'gate',
+      scoped: true,
+      enter: (scope) => {
+        const child = this.#child(scope);
+        if (child === null) return scope;
+        // Nobody can observe the deadline before the signal is read, unless someone listens for it.
+        if (this.#onTimeout.active) this.#arm(child);
+        return child;
+      },
+      exit: (scope, token, result) => {
+        if (token === scope) return result;
+        const child = token as AbortScope;
+        const late = result instanceof Fail && this.#late(child);
+        // A deadline that passed without being armed (nobody read the signal) is counted now.
+        if (late && !child.timedOut) this.#timedOut(child.durationMs);
+        child.close();
+        this.#observe(child, late);
+        const final = late ? this.#asTimeout(child, result as Fail) : result;
+        this.#called(child, final);
+        return final;
+      },
+    };
+  }
+
+  #aggressive(): Wrapper {
+    return {
+      stage: 'wrapper',
+      wrap: (inner: Invoke, edge: Edge): Runner => {
+        return (scope) => {
+          const child = this.#child(scope);
+          if (child === null) return run(inner, scope, (result) => finish(result, edge));
+          child.watchParent();
+          if (child.aborted)
+            return run(
+              () => new Fail(child.reason),
+              child,
+              (result) => finish(result, edge),
+            );
+          this.#arm(child);
+          return new Promise((resolve, reject) => {
+            const deliver = (result: unknown) => {
+              this.#observe(child, child.timedOut);
+              this.#called(child, result);
+              if (edge === THROW && result instanceof Fail) reject(result.error);
+              else resolve(finish(result, edge));
+            };
+            let work: Promise<unknown> | undefined;
+            let early: Fail | undefined;
+            // Called by AbortScope.abort at the deadline or on the parent's abort, before the work ends;
+            // `pending` lets outer slots (a bulkhead permit) wait for the work that is still running.
+            child.settle = (failure) => {
+              early = failure;
+              failure.pending = work;
+              deliver(failure);
+            };
+            work = settle(inner, child);
+            if (early !== undefined) early.pending = work;
+            work.then((result) => {
+              const first = child.settle !== null;
+              child.close();
+              if (first) deliver(result);
+            });
+          });
+        };
+      },
+    };
+  }
+}

@@ -4,9 +4,11 @@ import { Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { Fail } from '../core/outcome.js';
 import {
+  type Continue,
   type Edge,
   Executor,
-  finish,
+  finisher,
+  fusable,
   type Invoke,
   type Policy,
   type Runner,
@@ -76,20 +78,22 @@ class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Wra
   wrap(inner: Invoke, edge: Edge): Runner {
     const { classifier, clock } = this.#options;
     const checksResults = classifier.checksResults;
-    return (scope) => {
+    const done = finisher(edge);
+    return fusable((scope, then) => {
+      const k = then ?? done;
       this.#executions++;
       const startedAt = this.#tel.wants('call') ? clock.now() : Number.NaN;
       return run(inner, scope, (result) => {
         if ((result instanceof Fail || checksResults) && classifier.verdict(result, scope) === FAILURE) {
-          return this.#replace(scope, result, edge, startedAt);
+          return this.#replace(scope, result, k, startedAt);
         }
         this.#called(startedAt, result, scope);
-        return finish(result, edge);
+        return k(result);
       });
-    };
+    });
   }
 
-  async #replace(scope: Scope, result: unknown, edge: Edge, startedAt: number): Promise<unknown> {
+  async #replace(scope: Scope, result: unknown, k: Continue, startedAt: number): Promise<unknown> {
     const failure = failureOf<R>(result);
     this.#fallbacks++;
     if (this.#onFallback.active) this.#onFallback.emit({ policy: this.name, failure });
@@ -101,7 +105,7 @@ class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Wra
       replaced = new Fail(error);
     }
     this.#called(startedAt, replaced, scope);
-    return finish(replaced, edge);
+    return k(replaced);
   }
 
   /** The outcome the caller gets, as a call event (when someone listens). */

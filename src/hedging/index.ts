@@ -4,16 +4,17 @@ import { AbortScope, type Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import {
+  type Continue,
   type Edge,
   Executor,
-  finish,
+  finisher,
+  fusable,
   type Invoke,
   type Policy,
   type Runner,
   STAGES,
   type Stage,
   settle,
-  THROW,
   type Wrapper,
 } from '../core/policy.js';
 import { Telemetry } from '../core/telemetry.js';
@@ -120,11 +121,14 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
   }
 
   wrap(inner: Invoke, edge: Edge): Runner {
-    return (scope) =>
-      new Promise((resolve, reject) => {
-        this.#executions++;
-        new Race(this, scope, inner, edge, resolve, reject).start();
-      });
+    const done = finisher(edge);
+    return fusable(
+      (scope, then) =>
+        new Promise((resolve, reject) => {
+          this.#executions++;
+          new Race(this, scope, inner, then ?? done, resolve, reject).start();
+        }),
+    );
   }
 
   /** Called by a race; kept on the policy so a race holds no closures of its own. */
@@ -156,7 +160,7 @@ class Race {
   readonly #policy: Hedge<unknown>;
   readonly #scope: Scope;
   readonly #inner: Invoke;
-  readonly #edge: Edge;
+  readonly #then: Continue;
   readonly #resolve: (value: unknown) => void;
   readonly #reject: (error: unknown) => void;
   readonly #attempts: AbortScope[] = [];
@@ -170,14 +174,14 @@ class Race {
     policy: Hedge<unknown>,
     scope: Scope,
     inner: Invoke,
-    edge: Edge,
+    then: Continue,
     resolve: (value: unknown) => void,
     reject: (error: unknown) => void,
   ) {
     this.#policy = policy;
     this.#scope = scope;
     this.#inner = inner;
-    this.#edge = edge;
+    this.#then = then;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#startedAt = policy.options.clock.now();
@@ -235,8 +239,11 @@ class Race {
     this.#clearTimer();
     for (const a of this.#attempts) if (!a.closed) a.abort(lostReason());
     this.#policy.called(verdict, this.#policy.options.clock.now() - this.#startedAt);
-    if (this.#edge === THROW && result instanceof Fail) this.#reject(result.error);
-    else this.#resolve(finish(result, this.#edge));
+    try {
+      this.#resolve(this.#then(result));
+    } catch (error) {
+      this.#reject(error);
+    }
   }
 
   #clearTimer(): void {

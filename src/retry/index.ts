@@ -5,9 +5,11 @@ import { Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { Fail } from '../core/outcome.js';
 import {
+  type Continue,
   type Edge,
   Executor,
-  finish,
+  finisher,
+  fusable,
   type Invoke,
   type Policy,
   type Runner,
@@ -128,20 +130,22 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     const checksResults = this.options.classifier.checksResults;
     const timed = this.options.maxElapsedMs !== Number.POSITIVE_INFINITY;
     const budget = this.options.budget;
-    return (scope) => {
+    const done = finisher(edge);
+    return fusable((scope, then) => {
+      const k = then ?? done;
       this.#executions++;
       budget?.recordRequest();
       // The clock is read only when a time budget or a call listener needs a start (NaN: not read).
       const startedAt = timed || this.#tel.wants('call') ? this.#clock.now() : Number.NaN;
       return run(inner, scope, (first) => {
         if (first instanceof Fail || checksResults) {
-          return this.#retrying(scope, inner, first, startedAt, edge);
+          return this.#retrying(scope, inner, first, startedAt, k);
         }
         budget?.recordOutcome(false);
         if (!Number.isNaN(startedAt)) this.#called(startedAt, SUCCESS);
-        return finish(first, edge);
+        return k(first);
       });
-    };
+    });
   }
 
   async #retrying(
@@ -149,13 +153,13 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     inner: Invoke,
     first: unknown,
     startedAt: number,
-    edge: Edge,
+    k: Continue,
   ): Promise<unknown> {
     const result = await this.#loop(scope, inner, first, startedAt);
     if (!Number.isNaN(startedAt) && this.#tel.wants('call')) {
       this.#called(startedAt, this.options.classifier.verdict(result, scope));
     }
-    return finish(result, edge);
+    return k(result);
   }
 
   #called(startedAt: number, verdict: Verdict): void {

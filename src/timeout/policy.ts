@@ -7,16 +7,17 @@ import { Fail } from '../core/outcome.js';
 import {
   type Edge,
   Executor,
-  finish,
+  finisher,
+  fusable,
   type Gate,
   type Invoke,
   type Policy,
   type Runner,
+  resolveWith,
   run,
   STAGES,
   type Stage,
   settle,
-  THROW,
   type Wrapper,
 } from '../core/policy.js';
 import { Telemetry } from '../core/telemetry.js';
@@ -220,23 +221,23 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
     return {
       stage: 'wrapper',
       wrap: (inner: Invoke, edge: Edge): Runner => {
-        return (scope) => {
+        const done = finisher(edge);
+        return fusable((scope, then) => {
+          const k = then ?? done;
           const child = this.#child(scope);
-          if (child === null) return run(inner, scope, (result) => finish(result, edge));
+          if (child === null) return run(inner, scope, k);
           child.watchParent();
-          if (child.aborted)
-            return run(
-              () => new Fail(child.reason),
-              child,
-              (result) => finish(result, edge),
-            );
+          if (child.aborted) return resolveWith(k, new Fail(child.reason));
           this.#arm(child);
           return new Promise((resolve, reject) => {
             const deliver = (result: unknown) => {
               this.#observe(child, child.timedOut);
               this.#called(child, result);
-              if (edge === THROW && result instanceof Fail) reject(result.error);
-              else resolve(finish(result, edge));
+              try {
+                resolve(k(result));
+              } catch (error) {
+                reject(error);
+              }
             };
             let work: Promise<unknown> | undefined;
             let early: Fail | undefined;
@@ -255,7 +256,7 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
               if (first) deliver(result);
             });
           });
-        };
+        });
       },
     };
   }

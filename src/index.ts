@@ -42,10 +42,12 @@ export {
   BW_ERR_INVALID_OPTION,
   BW_ERR_RATE_LIMITED,
   BW_ERR_REJECTED,
+  BW_ERR_THROTTLED,
   BW_ERR_TIMEOUT,
   IsolatedCircuitError,
   RateLimitedError,
   RejectedError,
+  ThrottledError,
   TimeoutError,
 } from './core/errors.js';
 export type { Disposer, Listener, Subscribe } from './core/events.js';
@@ -103,6 +105,16 @@ export { policyRegistry } from './metrics/registry.js';
 export type { Pipeline, PipelineAccepts, PipelineAdds } from './pipeline.js';
 export { pipeline } from './pipeline.js';
 export type {
+  KeyedRateLimitOptions,
+  RateLimitAlgorithm,
+  RateLimiter,
+  RateLimiterOptions,
+  RateLimiterSnapshot,
+  RateLimitPermit,
+  RateLimitRejectEvent,
+} from './rate-limit/index.js';
+export { rateLimiter } from './rate-limit/index.js';
+export type {
   Backoff,
   ExponentialOptions,
   GiveUpEvent,
@@ -119,6 +131,13 @@ export type {
   TokenBudgetOptions,
 } from './retry/index.js';
 export { constant, custom, exponential, linear, retry, retryBudget, tokenBudget } from './retry/index.js';
+export type {
+  AdaptiveThrottle,
+  AdaptiveThrottleOptions,
+  AdaptiveThrottleSnapshot,
+  ThrottlePermit,
+} from './throttle/index.js';
+export { adaptiveThrottle } from './throttle/index.js';
 export type {
   AdaptiveTimeoutOptions,
   ResolvedAdaptiveTimeoutOptions,

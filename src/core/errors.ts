@@ -10,6 +10,7 @@ export const BW_ERR_CIRCUIT_OPEN = 'BW_ERR_CIRCUIT_OPEN';
 export const BW_ERR_CIRCUIT_ISOLATED = 'BW_ERR_CIRCUIT_ISOLATED';
 export const BW_ERR_BULKHEAD_REJECTED = 'BW_ERR_BULKHEAD_REJECTED';
 export const BW_ERR_RATE_LIMITED = 'BW_ERR_RATE_LIMITED';
+export const BW_ERR_THROTTLED = 'BW_ERR_THROTTLED';
 
 function brand(
   cls: abstract new (...args: never[]) => Error,
@@ -231,3 +232,31 @@ function describeRateLimit(e: { policy: string; retryAfterMs: number | undefined
   return `${e.policy}: rate limit reached, retry after ${Math.ceil(e.retryAfterMs ?? 0)} ms`;
 }
 brand(RateLimitedError, 'RateLimitedError', describeRateLimit);
+
+/**
+ * Client-side adaptive throttling refused the call locally: the backend has recently been rejecting
+ * requests, so a share of calls is dropped before it is sent (see docs/adaptive.md).
+ */
+export class ThrottledError extends RejectedError {
+  /** The local rejection probability when the call was refused, in (0, 1). */
+  readonly probability: number;
+
+  constructor(policy: string, probability: number, options?: ErrorOptions) {
+    super(describeThrottled({ policy, probability }), BW_ERR_THROTTLED, policy, undefined, options);
+    this.probability = probability;
+  }
+
+  static create(policy: string, probability: number): ThrottledError {
+    const e = cheap(ThrottledError, undefined) as Writable<ThrottledError>;
+    e.code = BW_ERR_THROTTLED;
+    e.policy = policy;
+    e.retryAfterMs = undefined;
+    e.probability = probability;
+    return e;
+  }
+}
+function describeThrottled(e: { policy: string; probability: number }): string {
+  const share = Math.round(e.probability * 100);
+  return `${e.policy}: throttled locally (rejecting ${share}% of calls while the backend rejects requests)`;
+}
+brand(ThrottledError, 'ThrottledError', describeThrottled);

@@ -85,3 +85,15 @@ describe('errors', () => {
     expect(foreign).not.toBeInstanceOf(RejectedError);
   });
 });
+
+describe('ThrottledError', () => {
+  it('is a rejection with a probability, built cheaply like the others', async () => {
+    const { ThrottledError } = await import('../../src/index.js');
+    const cheap = ThrottledError.create('api', 0.4);
+    const built = new ThrottledError('api', 0.4);
+    expect(cheap).toBeInstanceOf(RejectedError);
+    expect(cheap.code).toBe('BW_ERR_THROTTLED');
+    expect(cheap.message).toBe(built.message);
+    expect(cheap.probability).toBe(0.4);
+  });
+});

@@ -9,6 +9,14 @@ export type {
 } from './bulkhead/index.js';
 export { bulkhead } from './bulkhead/index.js';
 export type {
+  FaultInjectedEvent,
+  FaultKind,
+  FaultOptions,
+  FaultPolicy,
+  FaultSnapshot,
+} from './chaos/index.js';
+export { injectBehavior, injectError, injectLatency, injectResult } from './chaos/index.js';
+export type {
   CallEvent,
   CircuitBreaker,
   CircuitBreakerOptions,
@@ -56,6 +64,7 @@ export { FakeClock } from './core/fake-clock.js';
 export type { InvalidOptionError } from './core/options.js';
 export type { Outcome } from './core/outcome.js';
 export type { Policy } from './core/policy.js';
+export { seededRandom } from './core/random.js';
 export type {
   FallbackEvent,
   FallbackFn,
@@ -131,6 +140,16 @@ export type {
   TokenBudgetOptions,
 } from './retry/index.js';
 export { constant, custom, exponential, linear, retry, retryBudget, tokenBudget } from './retry/index.js';
+export type {
+  AlertState,
+  BurnRateAlert,
+  ObjectiveState,
+  SloAlertEvent,
+  SloOptions,
+  SloPolicy,
+  SloSnapshot,
+} from './slo/index.js';
+export { DEFAULT_ALERTS, slo } from './slo/index.js';
 export type {
   AdaptiveThrottle,
   AdaptiveThrottleOptions,

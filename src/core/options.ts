@@ -43,6 +43,8 @@ export interface NumberRange {
   max?: number;
   /** The minimum itself is not allowed (e.g. a ratio in (0, 1]). */
   exclusiveMin?: boolean;
+  /** The maximum itself is not allowed (e.g. an objective in (0, 1)). */
+  exclusiveMax?: boolean;
   integer?: boolean;
   /** Infinity allowed (e.g. "no limit"). */
   infinite?: boolean;
@@ -53,7 +55,7 @@ function describe(range: NumberRange): string {
   const lo = range.min === undefined ? '-∞' : String(range.min);
   const hi = range.max === undefined ? (range.infinite ? 'Infinity' : '∞') : String(range.max);
   const open = range.exclusiveMin ? '(' : '[';
-  const close = range.infinite || range.max !== undefined ? ']' : ')';
+  const close = (range.infinite || range.max !== undefined) && !range.exclusiveMax ? ']' : ')';
   return `${kind} in ${open}${lo}, ${hi}${close}`;
 }
 
@@ -65,7 +67,7 @@ export function number(path: string, value: unknown, fallback: number, range: Nu
     Number.isFinite(value) &&
     (!range.integer || Number.isInteger(value)) &&
     (range.min === undefined || (range.exclusiveMin ? value > range.min : value >= range.min)) &&
-    (range.max === undefined || value <= range.max);
+    (range.max === undefined || (range.exclusiveMax ? value < range.max : value <= range.max));
   if (!ok) fail('range', path, describe(range), value);
   return value;
 }

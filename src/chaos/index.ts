@@ -1,0 +1,227 @@
+import type { Context, Scope } from '../core/context.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { func, invalid, number } from '../core/options.js';
+import { Fail } from '../core/outcome.js';
+import {
+  type Edge,
+  Executor,
+  finisher,
+  fusable,
+  type Invoke,
+  type Policy,
+  type Runner,
+  resolveWith,
+  run,
+  STAGES,
+  type Stage,
+  type Wrapper,
+} from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent, PolicyFaultEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
+import { type FaultOptions, type ResolvedFaultOptions, resolveFaultOptions, resolveRate } from './options.js';
+
+export type { FaultOptions } from './options.js';
+
+export type FaultKind = PolicyFaultEvent['fault'];
+
+export interface FaultSnapshot extends SnapshotBase {
+  readonly kind: 'chaos';
+  readonly fault: FaultKind;
+  readonly enabled: boolean;
+  readonly rate: number;
+  /** Totals since creation. */
+  readonly calls: number;
+  readonly injected: number;
+}
+
+export interface FaultInjectedEvent {
+  readonly policy: string;
+  readonly fault: FaultKind;
+}
+
+/** A fault-injection policy. It composes in pipelines like any policy; put it innermost to act as the downstream. */
+export interface FaultPolicy extends Policy, Observable {
+  readonly kind: 'chaos';
+  readonly name: string;
+  readonly fault: FaultKind;
+  readonly enabled: boolean;
+  readonly rate: number;
+  enable(): void;
+  disable(): void;
+  /** Changes the probability at run time, in [0, 1]. */
+  setRate(rate: number): void;
+  snapshot(): FaultSnapshot;
+  readonly onFault: Subscribe<FaultInjectedEvent>;
+}
+
+/** What an injected fault does to one call; returns the runner's promise. */
+type Inject = (scope: Scope, inner: Invoke, k: (result: unknown) => unknown) => Promise<unknown>;
+
+class Fault extends Executor implements FaultPolicy, Wrapper {
+  readonly stage = 'wrapper';
+  readonly kind = 'chaos';
+  readonly name: string;
+  readonly fault: FaultKind;
+  readonly [STAGES]: readonly Stage[] = [this];
+  readonly #options: ResolvedFaultOptions;
+  readonly #inject: Inject;
+  #enabled: boolean;
+  #rate: number;
+  #calls = 0;
+  #injected = 0;
+  readonly #onFault = new Emitter<FaultInjectedEvent>();
+  readonly onFault = this.#onFault.subscribe;
+  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<PolicyEvent>;
+
+  constructor(fault: FaultKind, options: ResolvedFaultOptions, inject: Inject) {
+    super();
+    this.fault = fault;
+    this.name = options.name;
+    this.#options = options;
+    this.#inject = inject;
+    this.#enabled = options.enabled;
+    this.#rate = options.rate;
+    this.#tel = new Telemetry('chaos', options.name, ['fault']);
+    this.onEvent = this.#tel.emitter.subscribe;
+  }
+
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  get rate(): number {
+    return this.#rate;
+  }
+
+  enable(): void {
+    this.#enabled = true;
+  }
+
+  disable(): void {
+    this.#enabled = false;
+  }
+
+  setRate(rate: number): void {
+    this.#rate = resolveRate(`${this.name}.setRate(rate)`, rate);
+  }
+
+  snapshot(): FaultSnapshot {
+    return {
+      kind: this.kind,
+      name: this.name,
+      fault: this.fault,
+      enabled: this.#enabled,
+      rate: this.#rate,
+      calls: this.#calls,
+      injected: this.#injected,
+    };
+  }
+
+  wrap(inner: Invoke, edge: Edge): Runner {
+    const done = finisher(edge);
+    return fusable((scope, then) => {
+      const k = then ?? done;
+      this.#calls++;
+      // A disabled fault draws no random number, so switching it off does not shift a seeded sequence.
+      if (!this.#enabled || !(this.#options.random() < this.#rate)) return run(inner, scope, k);
+      this.#injected++;
+      if (this.#onFault.active) this.#onFault.emit({ policy: this.name, fault: this.fault });
+      if (this.#tel.wants('fault'))
+        this.#tel.emit({ type: 'fault', policy: this.name, kind: this.kind, fault: this.fault });
+      return this.#inject(scope, inner, k);
+    });
+  }
+}
+
+/** Fails a share of calls with `error` (an Error, or a function of the context building one) without calling the task. */
+export function injectError(
+  options: FaultOptions & { error: Error | ((context: Context) => Error) },
+): FaultPolicy {
+  const resolved = resolveFaultOptions('injectError', options, ['error']);
+  const error = options.error;
+  if (!(error instanceof Error) && typeof error !== 'function')
+    invalid('injectError.error', 'an Error or a function returning one', error);
+  const make = typeof error === 'function' ? error : () => error;
+  return new Fault('error', resolved, (scope, _inner, k) => resolveWith(k, new Fail(make(scope))));
+}
+
+/** Replaces the task's result with `result` (a value, or a function of the context) for a share of calls. */
+export function injectResult<T>(
+  options: FaultOptions & { result: T | ((context: Context) => T) },
+): FaultPolicy {
+  const resolved = resolveFaultOptions('injectResult', options, ['result']);
+  if (!('result' in (options ?? {}))) invalid('injectResult.result', 'a value or a function', undefined);
+  const result = options.result;
+  const make = typeof result === 'function' ? (result as (c: Context) => T) : () => result;
+  return new Fault('result', resolved, (scope, _inner, k) => resolveWith(k, make(scope)));
+}
+
+/**
+ * Delays a share of calls by `latencyMs` (a number, or a function of the context and the random source)
+ * before running the task. The delay ends early, with the abort reason, when the call's signal aborts.
+ */
+export function injectLatency(
+  options: FaultOptions & { latencyMs: number | ((context: Context, random: () => number) => number) },
+): FaultPolicy {
+  const resolved = resolveFaultOptions('injectLatency', options, ['latencyMs']);
+  const latency = options.latencyMs;
+  const delayOf =
+    typeof latency === 'function'
+      ? latency
+      : (
+          (ms: number) => () =>
+            ms
+        )(number('injectLatency.latencyMs', latency, 0, { min: 0, max: 2 ** 31 - 1 }));
+  return new Fault('latency', resolved, (scope, inner, k) =>
+    delay(resolved, scope, Math.max(0, delayOf(scope, resolved.random))).then((aborted) =>
+      aborted ? k(new Fail(scope.abortReason())) : run(inner, scope, k),
+    ),
+  );
+}
+
+/** Runs `behavior` (e.g. kill a connection, fill a disk) before the task for a share of calls. */
+export function injectBehavior(
+  options: FaultOptions & { behavior: (context: Context) => unknown },
+): FaultPolicy {
+  const resolved = resolveFaultOptions('injectBehavior', options, ['behavior']);
+  const behavior = func<(context: Context) => unknown>('injectBehavior.behavior', options?.behavior);
+  if (behavior === undefined) invalid('injectBehavior.behavior', 'a function', undefined);
+  return new Fault('custom', resolved, (scope, inner, k) =>
+    run(
+      (s) => behavior(s),
+      scope,
+      (r) => (r instanceof Fail ? k(r) : run(inner, scope, k)),
+    ),
+  );
+}
+
+/**
+ * Waits `ms` on the policy clock; resolves true if the scope aborted first. The timer is ref'd, like a
+ * retry's sleep: the caller is awaiting this call.
+ */
+function delay(options: ResolvedFaultOptions, scope: Scope, ms: number): Promise<boolean> {
+  if (ms === 0) return Promise.resolve(scope.isAborted());
+  const clock = options.clock;
+  return new Promise((resolve) => {
+    const signal = scope.abortable ? scope.signal : undefined;
+    if (signal?.aborted) {
+      resolve(true);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimer(timer);
+      resolve(true);
+    };
+    const timer = clock.setTimer(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(false);
+      },
+      ms,
+      true,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,3 +1,5 @@
+export type { BatchOptions, BatchPolicy, BatchResult, BatchSnapshot } from './batch/index.js';
+export { batch } from './batch/index.js';
 export type {
   BulkheadCallEvent,
   BulkheadOptions,
@@ -33,6 +35,13 @@ export type {
   WindowOptions,
 } from './circuit-breaker/index.js';
 export { circuitBreaker } from './circuit-breaker/index.js';
+export type {
+  CoalesceCacheOptions,
+  CoalesceOptions,
+  CoalescePolicy,
+  CoalesceSnapshot,
+} from './coalesce/index.js';
+export { coalesce } from './coalesce/index.js';
 export type { ClassifyOptions, ErrorClass, ErrorMatcher } from './core/classify.js';
 export type { Clock, RandomSource, TimerHandle } from './core/clock.js';
 export { systemClock } from './core/clock.js';

@@ -41,7 +41,8 @@ export interface DeadlineOwner {
 export class Scope implements Context {
   readonly fn: Task<unknown>;
   readonly parent: Scope | null;
-  readonly callerSignal: AbortSignal | undefined;
+  /** The caller's signal (a root); shared scopes set it when every caller has left. */
+  callerSignal: AbortSignal | undefined;
   readonly key: string | undefined;
   attempt: number;
   deadline: number;

@@ -1,0 +1,389 @@
+import type { Clock } from '../core/clock.js';
+import type { Scope } from '../core/context.js';
+import type { Subscribe } from '../core/events.js';
+import { invalid } from '../core/options.js';
+import { Fail, type Outcome } from '../core/outcome.js';
+import {
+  type Edge,
+  Executor,
+  finish,
+  INNER,
+  type Invoke,
+  type Policy,
+  type Runner,
+  run,
+  STAGES,
+  type Stage,
+  THROW,
+  type Wrapper,
+} from '../core/policy.js';
+import { Telemetry } from '../core/telemetry.js';
+import type { PolicyEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
+import { LruCache } from './lru.js';
+import { type CoalesceOptions, type ResolvedCoalesceOptions, resolveCoalesceOptions } from './options.js';
+import { SharedScope } from './shared-scope.js';
+import {
+  deliverAll,
+  pushWaiter,
+  removeWaiter,
+  settled,
+  Waiter,
+  type WaiterGroup,
+  type WaiterOwner,
+} from './waiter.js';
+
+export type { CoalesceCacheOptions, CoalesceOptions } from './options.js';
+
+export interface CoalesceSnapshot extends SnapshotBase {
+  readonly kind: 'coalesce';
+  /** Keys with an execution in flight now (at most `maxKeys`). */
+  readonly inflightKeys: number;
+  readonly maxKeys: number;
+  /** Results held by the cache now (0 without a cache). */
+  readonly cacheSize: number;
+  /** Totals since creation: keyed calls answered from the cache, that started an execution, that joined one. */
+  readonly hits: number;
+  readonly misses: number;
+  readonly joins: number;
+  /** Keyed calls run on their own because `maxKeys` keys were in flight. */
+  readonly bypassed: number;
+  /** Shared executions started (misses and background refreshes). */
+  readonly executions: number;
+  /** Background refreshes of stale results. */
+  readonly refreshes: number;
+  /** Executions aborted because every caller left. */
+  readonly abandoned: number;
+}
+
+export interface CoalescePolicy<R = unknown> extends Policy<R>, Observable {
+  readonly kind: 'coalesce';
+  readonly name: string;
+  readonly options: ResolvedCoalesceOptions;
+  snapshot(): CoalesceSnapshot;
+  /**
+   * Forgets the cached result of `key` (of every key without an argument). An execution in flight for
+   * it still answers the callers that joined it, but its result is not cached and later callers start
+   * a new execution: what it read may predate the change that made you invalidate.
+   */
+  invalidate(key?: string): void;
+}
+
+/**
+ * Concurrent calls with the same key share one execution, and with `cache` its result for a while.
+ * Each caller gets the shared result or failure, or leaves on its own abort; the shared work is
+ * aborted when its last caller leaves. See docs/coalescing.md.
+ */
+export function coalesce<R = unknown>(options: CoalesceOptions): CoalescePolicy<R> {
+  return new Coalesce<R>(resolveCoalesceOptions(options));
+}
+
+/**
+ * One shared execution: it is also the scope the work runs in (one object per miss, not two), and it
+ * holds the callers that may leave early.
+ */
+class Flight extends SharedScope implements WaiterGroup {
+  /** The coalescing key (`key`, from Scope, is the first caller's own key). */
+  readonly slot: string;
+  readonly owner: Coalesce<unknown>;
+  head: Waiter | null = null;
+  tail: Waiter | null = null;
+  size = 0;
+  /**
+   * The shared promise, in the form of `edge`: the result (a value or a Fail, never rejecting), or for
+   * a first caller without a signal using `execute`, that caller's own promise (rejecting on failure),
+   * which callers like it then share without a `.then` of their own.
+   */
+  promise: Promise<unknown> | null = null;
+  readonly edge: Edge;
+  /** Callers attached, including those that cannot leave (no signal). */
+  attached = 0;
+  startedAt = Number.NaN;
+  done = false;
+  /** No longer the key's execution (abandoned or invalidated): new callers start another, and its result is not cached. */
+  detached = false;
+  abandoned = false;
+  /** A background refresh: nobody asked for it, so callers leaving never abort it. */
+  readonly background: boolean;
+  readonly onResult = (result: unknown): unknown => this.owner.onFlightSettled(this, result);
+
+  constructor(owner: Coalesce<unknown>, slot: string, leader: Scope, background: boolean, edge: Edge) {
+    // The leader's own key, not the coalescing key: keyed policies inside group by what callers gave.
+    super(leader.fn, leader.key, leader.attempt);
+    this.owner = owner;
+    this.slot = slot;
+    this.background = background;
+    this.edge = edge;
+  }
+}
+
+const MISS = Symbol('miss');
+/** Settled keys kept as tombstones before the in-flight map is rebuilt. */
+const IDLE_LIMIT = 1_024;
+
+class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, WaiterOwner {
+  readonly stage = 'wrapper';
+  readonly kind = 'coalesce';
+  readonly name: string;
+  readonly options: ResolvedCoalesceOptions;
+  readonly [STAGES]: readonly Stage[] = [this];
+  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #tel: Telemetry;
+  readonly #clock: Clock;
+  readonly #keyOf: ResolvedCoalesceOptions['key'];
+  readonly #maxKeys: number;
+  /**
+   * Key -> its execution, or null once it settled (a tombstone). On Node 20, deleting a Map key and
+   * adding it again costs 0.3-4 us (the table fills with holes and rehashes), while overwriting a
+   * value in place costs a few ns; hot keys come back, so they keep their slot. Tombstones are
+   * dropped by rebuilding the Map once there are more than IDLE_LIMIT.
+   */
+  #flights = new Map<string, Flight | null>();
+  #live = 0;
+  #idle = 0;
+  readonly #cache: LruCache | null;
+  readonly #ttlMs: number;
+  readonly #staleMs: number;
+  readonly #cacheFailures: boolean;
+  #hits = 0;
+  #misses = 0;
+  #joins = 0;
+  #bypassed = 0;
+  #executions = 0;
+  #refreshes = 0;
+  #abandoned = 0;
+
+  constructor(options: ResolvedCoalesceOptions) {
+    super();
+    this.name = options.name;
+    this.options = options;
+    this.#clock = options.clock;
+    this.#keyOf = options.key;
+    this.#maxKeys = options.maxKeys;
+    this.#tel = new Telemetry('coalesce', options.name, ['call', 'hit', 'miss', 'coalesced']);
+    this.onEvent = this.#tel.emitter.subscribe;
+    const cache = options.cache;
+    this.#cache = cache === undefined ? null : new LruCache(cache.maxEntries);
+    this.#ttlMs = cache?.ttlMs ?? 0;
+    this.#staleMs = cache?.staleWhileRevalidateMs ?? 0;
+    this.#cacheFailures = cache?.cacheFailures ?? false;
+  }
+
+  snapshot(): CoalesceSnapshot {
+    return {
+      kind: this.kind,
+      name: this.name,
+      inflightKeys: this.#live,
+      maxKeys: this.#maxKeys,
+      cacheSize: this.#cache?.size ?? 0,
+      hits: this.#hits,
+      misses: this.#misses,
+      joins: this.#joins,
+      bypassed: this.#bypassed,
+      executions: this.#executions,
+      refreshes: this.#refreshes,
+      abandoned: this.#abandoned,
+    };
+  }
+
+  invalidate(key?: string): void {
+    if (key === undefined) {
+      this.#cache?.clear();
+      for (const flight of this.#flights.values()) if (flight !== null) flight.detached = true;
+      this.#flights = new Map();
+      this.#live = this.#idle = 0;
+      return;
+    }
+    const entry = this.#cache?.peek(key);
+    if (entry !== undefined) this.#cache!.delete(entry);
+    const flight = this.#flights.get(key);
+    if (flight != null) this.#detach(flight);
+  }
+
+  wrap(inner: Invoke, edge: Edge): Runner {
+    const fin = edge === INNER ? identity : (result: unknown) => finish(result, edge);
+    return (scope) => {
+      const key = this.#key(scope);
+      if (key === undefined) return run(inner, scope, fin);
+      if (typeof key !== 'string') return settled(key, edge);
+      if (this.#cache !== null) {
+        const cached = this.#lookup(this.#cache, key, scope, inner);
+        if (cached !== MISS) return settled(cached, edge);
+      }
+      let flight = this.#flights.get(key);
+      if (flight == null) {
+        if (this.#live >= this.#maxKeys) {
+          this.#bypassed++;
+          return run(inner, scope, fin);
+        }
+        if (scope.isAborted()) return settled(new Fail(scope.abortReason()), edge);
+        this.#misses++;
+        if (this.#tel.wants('miss'))
+          this.#tel.emit({ type: 'miss', policy: this.name, kind: this.kind, key });
+        // A first caller that cannot leave (no signal) keeps the work alive to the end, so the shared
+        // promise may carry its edge: it is that caller's own promise, never one left unhandled.
+        const carried = edge === THROW && !scope.abortable ? THROW : INNER;
+        flight = this.#start(key, scope, inner, false, flight === null, carried);
+      } else {
+        if (scope.isAborted()) return settled(new Fail(scope.abortReason()), edge);
+        this.#joins++;
+        if (this.#tel.wants('coalesced')) {
+          this.#tel.emit({ type: 'coalesced', policy: this.name, kind: this.kind, key });
+        }
+      }
+      return this.#join(flight, scope, edge, fin);
+    };
+  }
+
+  /** The call's key: a string, undefined (pass through), or a Fail when the key function misbehaves. */
+  #key(scope: Scope): string | undefined | Fail {
+    let key: unknown;
+    try {
+      key = this.#keyOf(scope);
+    } catch (error) {
+      return new Fail(error);
+    }
+    return key === undefined || typeof key === 'string' ? key : badKey(key);
+  }
+
+  /**
+   * A fresh (or stale, while refreshing) cached result, or MISS. An expired entry stays where it is
+   * until a new result for its key overwrites it or it is evicted: deleting and re-adding a key is
+   * what makes a Map slow (see #flights).
+   */
+  #lookup(cache: LruCache, key: string, scope: Scope, inner: Invoke): unknown {
+    const entry = cache.peek(key);
+    if (entry === undefined) return MISS;
+    const now = this.#clock.now();
+    if (now >= entry.staleUntil) return MISS;
+    cache.touch(entry);
+    this.#hits++;
+    if (this.#tel.wants('hit')) this.#tel.emit({ type: 'hit', policy: this.name, kind: this.kind, key });
+    // Stale: serve it, and refresh once in the background (unless an execution is already on its way).
+    if (now >= entry.freshUntil && this.#live < this.#maxKeys) {
+      const current = this.#flights.get(key);
+      if (current == null) {
+        this.#refreshes++;
+        this.#start(key, scope, inner, true, current === null, INNER);
+      }
+    }
+    return entry.result;
+  }
+
+  /** `tombstone`: the key's slot holds a settled execution's null, which this one overwrites. */
+  #start(
+    key: string,
+    scope: Scope,
+    inner: Invoke,
+    background: boolean,
+    tombstone: boolean,
+    edge: Edge,
+  ): Flight {
+    const flight = new Flight(this as Coalesce<unknown>, key, scope, background, edge);
+    this.#executions++;
+    if (this.#tel.wants('call')) flight.startedAt = this.#clock.now();
+    if (tombstone) this.#idle--;
+    this.#flights.set(key, flight);
+    this.#live++;
+    // `run` may call onResult synchronously (a task that returns or throws at once): the flight is
+    // then done before its first caller joins, which #join handles.
+    flight.promise = run(inner, flight, flight.onResult);
+    return flight;
+  }
+
+  #join(flight: Flight, scope: Scope, edge: Edge, fin: (result: unknown) => unknown): Promise<unknown> {
+    const promise = flight.promise!;
+    // A caller that cannot abort waits for the shared promise itself: no waiter, no listener.
+    if (flight.done || !scope.abortable) {
+      flight.attached++;
+      if (edge === flight.edge) return promise;
+      if (flight.edge === INNER) return promise.then(fin);
+      // The shared promise rejects on failure (THROW): give this caller its own edge.
+      return promise.then(fin, (edge === INNER ? failInner : failOutcome) as (error: unknown) => unknown);
+    }
+    const signal = scope.signal;
+    if (signal.aborted) return settled(new Fail(signal.reason), edge);
+    flight.attached++;
+    const waiter = new Waiter(this, flight, edge);
+    const caller = waiter.promise();
+    pushWaiter(flight, waiter);
+    waiter.watch(signal);
+    return caller;
+  }
+
+  onWaiterAborted(waiter: Waiter, reason: unknown): void {
+    const flight = waiter.group as Flight;
+    removeWaiter(flight, waiter);
+    flight.attached--;
+    const failure = new Fail(reason);
+    if (flight.attached === 0 && !flight.done && !flight.background) {
+      // The last caller left: stop the work. Its result is not wanted nor cached, and the key is free
+      // at once. `pending` lets an outer bulkhead hold this caller's slot until the work really ends.
+      failure.pending = flight.promise ?? undefined;
+      flight.abandoned = true;
+      this.#abandoned++;
+      this.#detach(flight);
+      flight.abort(reason);
+    }
+    waiter.deliver(failure);
+  }
+
+  /** The key no longer points to this execution: later callers start another one. */
+  #detach(flight: Flight): void {
+    if (flight.detached) return;
+    // Invariant: an execution not yet detached is the current value of its slot.
+    flight.detached = true;
+    this.#flights.set(flight.slot, null);
+    this.#live--;
+    if (++this.#idle > IDLE_LIMIT) this.#compact();
+  }
+
+  /** Drops tombstones: O(keys in flight), once per IDLE_LIMIT settled keys. */
+  #compact(): void {
+    const live = new Map<string, Flight | null>();
+    for (const [key, flight] of this.#flights) if (flight !== null) live.set(key, flight);
+    this.#flights = live;
+    this.#idle = 0;
+  }
+
+  onFlightSettled(flight: Flight, result: unknown): unknown {
+    flight.done = true;
+    const failed = result instanceof Fail;
+    if (!flight.detached) {
+      this.#detach(flight);
+      const cache = this.#cache;
+      if (cache !== null && (!failed || this.#cacheFailures)) {
+        const freshUntil = this.#clock.now() + this.#ttlMs;
+        cache.set(flight.slot, result, freshUntil, freshUntil + this.#staleMs);
+      }
+    }
+    if (!Number.isNaN(flight.startedAt) && this.#tel.wants('call')) {
+      const outcome = !failed ? 'success' : flight.abandoned ? 'ignored' : 'failure';
+      const durationMs = this.#clock.now() - flight.startedAt;
+      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    }
+    deliverAll(flight, result);
+    return flight.edge === INNER ? result : finish(result, flight.edge);
+  }
+}
+
+/** A key function returned neither a string nor undefined: a bug, reported on the call. */
+function badKey(key: unknown): Fail {
+  try {
+    return invalid('coalesce.key', 'a function returning a string or undefined', key);
+  } catch (error) {
+    return new Fail(error);
+  }
+}
+
+function failInner(error: unknown): Fail {
+  return new Fail(error);
+}
+
+function failOutcome(error: unknown): Outcome<never> {
+  return { ok: false, error };
+}
+
+function identity(result: unknown): unknown {
+  return result;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BrokenCircuitError,
+  bulkhead,
   circuitBreaker,
   fallback,
   pipeline,
@@ -59,6 +60,23 @@ describe('circuit breaker in pipelines', () => {
     );
     await policy.execute(() => Promise.reject(new Error('x')));
     await expect(policy.execute(() => 'live')).resolves.toBe('cached');
+  });
+
+  it('a rejection by the first of several fused gates is a rejected promise, never a synchronous throw', async () => {
+    const clock = new FakeClock();
+    const breaker = circuitBreaker({ clock });
+    breaker.open();
+    const policy = pipeline(
+      breaker,
+      bulkhead({ limit: 1, clock }),
+      timeout({ durationMs: 100, strategy: 'cooperative', clock }),
+    );
+    let call: Promise<unknown> | undefined;
+    expect(() => {
+      call = policy.execute(() => 1);
+    }).not.toThrow();
+    await expect(call).rejects.toBeInstanceOf(BrokenCircuitError);
+    await expect(policy.executeOutcome(() => 1)).resolves.toMatchObject({ ok: false });
   });
 
   it('fuses with a cooperative timeout and keeps both behaviours', async () => {

@@ -1,0 +1,200 @@
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
+import type { Context } from '../../core/context.js';
+import { checkKeys, func, invalid } from '../../core/options.js';
+import type { Pipeline } from '../../pipeline.js';
+import {
+  type Answer,
+  buildBreaker,
+  buildBulkhead,
+  buildTimeout,
+  InboundExchange,
+  type InboundOptions,
+  isPolicy,
+  type Protection,
+  protection,
+  resolveInbound,
+} from '../inbound.js';
+
+export type { Answer, InboundOptions } from '../inbound.js';
+
+/** Per-route protection, in the route's `config.breakwater`; each key replaces the plugin's. */
+export type RouteBreakwaterOptions = Pick<
+  InboundOptions,
+  'bulkhead' | 'circuitBreaker' | 'timeout' | 'policy' | 'isFailure' | 'timeoutStatus' | 'retryAfterSeconds'
+>;
+
+export interface FastifyBreakwaterOptions extends InboundOptions {
+  /** Writes our answers. Default: `reply.code(status)`, Retry-After when set, and the JSON body `{ error, message }`. */
+  respond?: (answer: Answer, request: FastifyRequest, reply: FastifyReply) => void;
+}
+
+/** The `fastify.breakwater` decorator. */
+export interface FastifyBreakwater {
+  /** Each protected route's pipeline, by `METHOD url` (add them to a PolicyRegistry after `ready()`). */
+  readonly routes: ReadonlyMap<string, Pipeline>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The protected route's execution context: `signal` aborts when the client disconnects or the
+     * route's timeout passes; `remainingMs` is the time left. Null on unprotected routes.
+     */
+    breakwater: Context | null;
+  }
+  interface FastifyInstance {
+    breakwater: FastifyBreakwater;
+  }
+  interface FastifyContextConfig {
+    /** Route-level protection (replaces the plugin's options key by key), or false for none. */
+    breakwater?: RouteBreakwaterOptions | false;
+  }
+}
+
+const ROUTE_KEYS = [
+  'bulkhead',
+  'circuitBreaker',
+  'timeout',
+  'policy',
+  'isFailure',
+  'timeoutStatus',
+  'retryAfterSeconds',
+];
+
+function defaultRespond(answer: Answer, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.code(answer.status);
+  if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
+  void reply.send(answer.body);
+}
+
+type Respond = (answer: Answer, request: FastifyRequest, reply: FastifyReply) => void;
+
+class FastifyExchange extends InboundExchange {
+  constructor(
+    p: Protection,
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly done: HookHandlerDoneFunction,
+    readonly respond: Respond,
+  ) {
+    // A protection of an enclosing context already gave the request a signal: nest inside it.
+    super(p, reply.raw, request.breakwater?.signal);
+  }
+
+  protected proceed(ctx: Context): void {
+    this.request.breakwater = ctx;
+    this.done();
+  }
+
+  protected answer(answer: Answer): void {
+    // From the onRequest hook, answering without calling done() ends the request here.
+    this.respond(answer, this.request, this.reply);
+  }
+
+  protected pass(error: unknown): void {
+    this.done(error as Error);
+  }
+}
+
+function routeName(route: RouteOptions): string {
+  const method = Array.isArray(route.method) ? route.method.join(',') : route.method;
+  return `${method} ${route.url}`;
+}
+
+const plugin: FastifyPluginCallback<FastifyBreakwaterOptions> = (fastify, options, done) => {
+  try {
+    setup(fastify, options);
+  } catch (error) {
+    // A callback plugin reports failures through done(), or avvio never hears of them.
+    done(error as Error);
+    return;
+  }
+  done();
+};
+
+function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): void {
+  const path = 'fastifyBreakwater';
+  const { respond, ...inbound } = options;
+  const write = func<Respond>(`${path}.respond`, respond, defaultRespond);
+  const base = resolveInbound(path, inbound, 'fastify');
+  // One bulkhead for every route of this context: load shedding protects the server, not a route.
+  const shared = buildBulkhead(`${path}.bulkhead`, base.name, base.clock, inbound.bulkhead);
+  const sharedBreaker = isPolicy(inbound.circuitBreaker) ? inbound.circuitBreaker : null;
+  const sharedTimeout = isPolicy(inbound.timeout) ? inbound.timeout : null;
+
+  if (!fastify.hasRequestDecorator('breakwater')) fastify.decorateRequest('breakwater', null);
+  // Registered again below an enclosing registration: list our routes in the inherited decorator.
+  const routes = fastify.hasDecorator('breakwater')
+    ? (fastify.breakwater.routes as Map<string, Pipeline>)
+    : new Map<string, Pipeline>();
+  if (!fastify.hasDecorator('breakwater')) fastify.decorate('breakwater', Object.freeze({ routes }));
+
+  fastify.addHook('onRoute', (route) => {
+    const config = (route.config as { breakwater?: RouteBreakwaterOptions | false } | undefined)?.breakwater;
+    if (config === false) return;
+    const name = `${base.name}:${routeName(route)}`;
+    const rpath = `route ${routeName(route)} config.breakwater`;
+    if (config !== undefined) checkKeys(rpath, config, ROUTE_KEYS);
+    const own = (key: keyof RouteBreakwaterOptions) => config !== undefined && config[key] !== undefined;
+    // Base values were validated already: an error here can only come from the route's config.
+    const r = resolveInbound(
+      rpath,
+      {
+        name,
+        clock: base.clock,
+        isFailure: config?.isFailure ?? base.isFailure,
+        timeoutStatus: config?.timeoutStatus ?? base.timeoutStatus,
+        retryAfterSeconds: config?.retryAfterSeconds ?? base.retryAfterSeconds,
+      },
+      name,
+    );
+    const policy = own('policy') ? config!.policy : inbound.policy;
+    if (policy !== undefined && !isPolicy(policy)) invalid(`${rpath}.policy`, 'a breakwater policy', policy);
+    const p = protection(r, {
+      policy,
+      breaker: own('circuitBreaker')
+        ? buildBreaker(`${rpath}.circuitBreaker`, name, base.clock, config!.circuitBreaker)
+        : (sharedBreaker ?? buildBreaker(`${path}.circuitBreaker`, name, base.clock, inbound.circuitBreaker)),
+      bulkhead: own('bulkhead')
+        ? buildBulkhead(`${rpath}.bulkhead`, name, base.clock, config!.bulkhead)
+        : shared,
+      timeout: own('timeout')
+        ? buildTimeout(`${rpath}.timeout`, name, base.clock, config!.timeout)
+        : (sharedTimeout ?? buildTimeout(`${path}.timeout`, name, base.clock, inbound.timeout)),
+    });
+    if (p.pipeline.policies.length === 0) return;
+    routes.set(routeName(route), p.pipeline);
+    const hook = function breakwaterOnRequest(
+      this: FastifyInstance,
+      request: FastifyRequest,
+      reply: FastifyReply,
+      next: HookHandlerDoneFunction,
+    ): void {
+      new FastifyExchange(p, request, reply, next, write).start();
+    };
+    // Appended: hooks of an enclosing registration run first, so nested protections nest in order.
+    const existing = route.onRequest;
+    route.onRequest =
+      existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+  });
+}
+
+/**
+ * Fastify plugin: load shedding (a bulkhead shared by the routes of the context it is registered in),
+ * a circuit breaker and a timeout per route, with route-level options in `config: { breakwater }`.
+ * It follows fastify-plugin conventions (skip-override: it protects the context it is registered in
+ * and its children, never siblings) without depending on fastify-plugin. Register it before the
+ * routes it protects. See docs/fastify.md.
+ */
+export const fastifyBreakwater: FastifyPluginCallback<FastifyBreakwaterOptions> = Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'breakwater',
+  [Symbol.for('plugin-meta')]: { name: 'breakwater', fastify: '5.x' },
+});

@@ -1,0 +1,255 @@
+import Fastify, { type FastifyContextConfig, type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BW_ERR_INVALID_OPTION, bulkhead, policyRegistry, TimeoutError } from '../../../src/index.js';
+import { fastifyBreakwater } from '../../../src/integrations/fastify/index.js';
+import { deferred, FakeClock } from '../../helpers.js';
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+function app(): FastifyInstance {
+  // Requests still hanging in a test must not delay close().
+  const instance = Fastify({ forceCloseConnections: true });
+  apps.push(instance);
+  return instance;
+}
+
+async function listen(instance: FastifyInstance): Promise<string> {
+  return instance.listen({ port: 0, host: '127.0.0.1' });
+}
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+describe('fastify plugin: load shedding', () => {
+  it('sheds requests beyond the shared bulkhead with 503 + Retry-After, across routes', async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { bulkhead: 1, retryAfterSeconds: 2 });
+    const release = deferred<void>();
+    let started = 0;
+    fastify.get('/a', async () => {
+      started++;
+      await release.promise;
+      return 'a';
+    });
+    fastify.get('/b', async () => 'b');
+    const url = await listen(fastify);
+    const first = fetch(`${url}/a`);
+    await until(() => started === 1);
+    const shed = await fetch(`${url}/b`);
+    expect(shed.status).toBe(503);
+    expect(shed.headers.get('retry-after')).toBe('2');
+    expect(await shed.json()).toMatchObject({ error: 'BW_ERR_BULKHEAD_REJECTED' });
+    release.resolve();
+    expect(await (await first).text()).toBe('a');
+    expect(await (await fetch(`${url}/b`)).text()).toBe('b');
+  });
+
+  it('frees the slot of a request whose client went away', async () => {
+    const shared = bulkhead({ limit: 1 });
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { bulkhead: shared });
+    const signals: AbortSignal[] = [];
+    fastify.get('/', (request) => {
+      signals.push(request.breakwater!.signal);
+      return new Promise(() => {});
+    });
+    const url = await listen(fastify);
+    const client = new AbortController();
+    const call = fetch(url, { signal: client.signal }).catch(() => 'gone');
+    await until(() => signals.length === 1);
+    expect(shared.snapshot().inflight).toBe(1);
+    client.abort();
+    expect(await call).toBe('gone');
+    await until(() => shared.snapshot().inflight === 0);
+    expect(signals[0]!.aborted).toBe(true);
+  });
+});
+
+describe('fastify plugin: per-route timeouts and breakers', () => {
+  it('aborts request.breakwater.signal at the route deadline and answers 503', async () => {
+    const clock = new FakeClock();
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { timeout: 1_000, clock });
+    const signals: AbortSignal[] = [];
+    fastify.get('/slow', async (request) => {
+      const signal = request.breakwater!.signal;
+      signals.push(signal);
+      // A handler that honours its signal: it stops working (and its late error is not sent).
+      await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    });
+    const url = await listen(fastify);
+    const res = fetch(`${url}/slow`);
+    await until(() => signals.length === 1);
+    await clock.tick(1_000);
+    const answer = await res;
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toMatchObject({ error: 'BW_ERR_TIMEOUT' });
+    expect(signals[0]!.reason).toBeInstanceOf(TimeoutError);
+  });
+
+  it('takes route-level options from config.breakwater, key by key', async () => {
+    const clock = new FakeClock();
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { timeout: 60_000, clock });
+    const started: string[] = [];
+    const hang = (name: string) => () => {
+      started.push(name);
+      return new Promise(() => {});
+    };
+    fastify.get('/quick', { config: { breakwater: { timeout: 50, timeoutStatus: 504 } } }, hang('quick'));
+    fastify.get('/default', hang('default'));
+    const url = await listen(fastify);
+    const quick = fetch(`${url}/quick`);
+    const slow = fetch(`${url}/default`).catch(() => 'closed');
+    await until(() => started.length === 2);
+    await clock.tick(50);
+    expect((await quick).status).toBe(504);
+    expect(fastify.breakwater.routes.get('GET /quick')?.policies).toHaveLength(1);
+    await clock.tick(60_000);
+    expect(await slow).toMatchObject({ status: 503 });
+  });
+
+  it('gives each route its own breaker from the plugin options', async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, {
+      circuitBreaker: { window: { kind: 'consecutive', failures: 2 }, breakDurationMs: 5_000 },
+    });
+    let flakyCalls = 0;
+    fastify.get('/flaky', async (_request, reply) => {
+      flakyCalls++;
+      return reply.code(502).send('bad gateway');
+    });
+    fastify.get('/fine', async () => 'fine');
+    const url = await listen(fastify);
+    expect((await fetch(`${url}/flaky`)).status).toBe(502);
+    expect((await fetch(`${url}/flaky`)).status).toBe(502);
+    const open = await fetch(`${url}/flaky`);
+    expect(open.status).toBe(503);
+    expect(open.headers.get('retry-after')).toBe('5');
+    expect(await open.json()).toMatchObject({ error: 'BW_ERR_CIRCUIT_OPEN' });
+    expect(flakyCalls).toBe(2);
+    expect(await (await fetch(`${url}/fine`)).text()).toBe('fine');
+    // Thrown errors become 500 answers: failures too.
+    const registry = policyRegistry().add(...fastify.breakwater.routes.values());
+    expect(Object.keys(registry.snapshots())).toContain('fastify:GET /flaky:circuit-breaker');
+    expect(registry.snapshots()['fastify:GET /flaky:circuit-breaker']).toMatchObject({ state: 'open' });
+    expect(registry.snapshots()['fastify:GET /fine:circuit-breaker']).toMatchObject({ state: 'closed' });
+  });
+
+  it('leaves a route with config.breakwater false unprotected', async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { bulkhead: 1, timeout: 1_000 });
+    fastify.get('/open', { config: { breakwater: false } }, async (request) => ({
+      protected: request.breakwater !== null,
+    }));
+    const url = await listen(fastify);
+    expect(await (await fetch(`${url}/open`)).json()).toEqual({ protected: false });
+    expect(fastify.breakwater.routes.has('GET /open')).toBe(false);
+  });
+});
+
+describe('fastify plugin: encapsulation', () => {
+  it('protects the context it is registered in and its children, never siblings', async () => {
+    const fastify = app();
+    const release = deferred<void>();
+    let started = 0;
+    await fastify.register(async (child) => {
+      await child.register(fastifyBreakwater, { bulkhead: 1 });
+      child.get('/guarded', async () => {
+        started++;
+        await release.promise;
+        return 'guarded';
+      });
+      await child.register(async (grandchild) => {
+        grandchild.get('/guarded/deeper', async (request) => ({ protected: request.breakwater !== null }));
+      });
+    });
+    let sibling: FastifyInstance | undefined;
+    await fastify.register(async (other) => {
+      sibling = other;
+      other.get('/free', async (request) => ({ protected: request.breakwater != null }));
+    });
+    const url = await listen(fastify);
+    const first = fetch(`${url}/guarded`);
+    await until(() => started === 1);
+    expect((await fetch(`${url}/guarded/deeper`)).status).toBe(503);
+    expect(await (await fetch(`${url}/free`)).json()).toEqual({ protected: false });
+    expect(fastify.hasDecorator('breakwater')).toBe(false);
+    expect(sibling?.hasDecorator('breakwater')).toBe(false);
+    release.resolve();
+    expect((await first).status).toBe(200);
+  });
+
+  it('nests a registration inside another: the outer bulkhead and the inner timeout both apply', async () => {
+    const clock = new FakeClock();
+    const shared = bulkhead({ limit: 5, clock });
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { bulkhead: shared, clock });
+    const signals: AbortSignal[] = [];
+    await fastify.register(async (child) => {
+      await child.register(fastifyBreakwater, { timeout: 30, clock, name: 'inner' });
+      child.get('/nested', (request) => {
+        signals.push(request.breakwater!.signal);
+        return new Promise(() => {});
+      });
+    });
+    const url = await listen(fastify);
+    const res = fetch(`${url}/nested`);
+    await until(() => signals.length === 1);
+    expect(shared.snapshot().inflight).toBe(1);
+    await clock.tick(30);
+    expect((await res).status).toBe(503);
+    await until(() => shared.snapshot().inflight === 0);
+    expect([...fastify.breakwater.routes.keys()]).toEqual(['GET /nested', 'HEAD /nested']);
+  });
+});
+
+describe('fastify plugin: options', () => {
+  it('reports bad plugin options when the plugin loads', async () => {
+    const fastify = app();
+    await expect(fastify.register(fastifyBreakwater, { bulkhed: 1 } as never)).rejects.toMatchObject({
+      code: BW_ERR_INVALID_OPTION,
+      option: 'fastifyBreakwater.bulkhed',
+    });
+  });
+
+  it('reports bad route options when the route is added', async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, {});
+    expect(() => fastify.get('/x', { config: { breakwater: { timout: 5 } } }, async () => 'x')).toThrow(
+      expect.objectContaining({ option: 'route GET /x config.breakwater.timout' }),
+    );
+    // The route config is typed through declaration merging:
+    const good: FastifyContextConfig = { breakwater: { timeout: 5, circuitBreaker: { minimumCalls: 5 } } };
+    // @ts-expect-error: `timout` is not a route option
+    const bad: FastifyContextConfig = { breakwater: { timout: 5 } };
+    expect([good, bad]).toHaveLength(2);
+  });
+
+  it('answers through a custom respond function', async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, {
+      bulkhead: 1,
+      respond: (answer, _request, reply) => void reply.code(429).send(`slow down (${answer.body.error})`),
+    });
+    const release = deferred<void>();
+    let started = 0;
+    fastify.get('/', async () => {
+      started++;
+      await release.promise;
+      return 'ok';
+    });
+    const url = await listen(fastify);
+    const first = fetch(url);
+    await until(() => started === 1);
+    const res = await fetch(url);
+    expect(res.status).toBe(429);
+    expect(await res.text()).toBe('slow down (BW_ERR_BULKHEAD_REJECTED)');
+    release.resolve();
+    await (await first).text();
+  });
+});

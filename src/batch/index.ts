@@ -218,8 +218,7 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     const outcome = this.#shape(result, keys.length);
     if (!Number.isNaN(batch.startedAt) && this.#tel.wants('call')) {
       const verdict = !(outcome instanceof Fail) ? 'success' : batch.abandoned ? 'ignored' : 'failure';
-      const durationMs = this.#clock.now() - batch.startedAt;
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome: verdict, durationMs });
+      this.#tel.call(verdict, this.#clock.now() - batch.startedAt);
     }
     if (outcome instanceof Fail) {
       for (const item of batch.items.values()) deliverAll(item, outcome);

@@ -7,7 +7,7 @@ import { failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { ConcurrencyLimit } from '../limit/types.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -308,10 +308,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
     }
     const emitter = failed ? this.#onFailure : this.#onSuccess;
     if (emitter.active) emitter.emit({ policy: this.name, partition: p.name, durationMs });
-    if (this.#tel.wants('call')) {
-      const outcome = !failed ? 'success' : scope.callerAborted() ? 'ignored' : 'failure';
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
-    }
+    if (this.#tel.wants('call')) this.#tel.call(resultOutcome(result, scope), durationMs);
   }
 
   #release(p: Partition): void {

@@ -7,7 +7,7 @@ import { type Failure, failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { InflightCall, InflightList } from './inflight.js';
@@ -245,10 +245,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
         failure: verdict === FAILURE ? failureOf<R>(result) : undefined,
       });
     }
-    if (this.#tel.wants('call')) {
-      const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
-    }
+    if (this.#tel.wants('call')) this.#tel.call(outcomeOf(verdict), durationMs);
   }
 
   #noteFailure(verdict: Verdict, result: unknown): void {

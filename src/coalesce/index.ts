@@ -358,9 +358,10 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
       }
     }
     if (!Number.isNaN(flight.startedAt) && this.#tel.wants('call')) {
-      const outcome = !failed ? 'success' : flight.abandoned ? 'ignored' : 'failure';
-      const durationMs = this.#clock.now() - flight.startedAt;
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+      this.#tel.call(
+        !failed ? 'success' : flight.abandoned ? 'ignored' : 'failure',
+        this.#clock.now() - flight.startedAt,
+      );
     }
     deliverAll(flight, result);
     return flight.edge === INNER ? result : finish(result, flight.edge);

@@ -1,6 +1,25 @@
 import { type Channel, channel as createChannel } from 'node:diagnostics_channel';
 import type { PolicyEvent, PolicyEventType, PolicyKind } from '../metrics/events.js';
+import type { Verdict } from './classify.js';
+import type { Scope } from './context.js';
 import { Emitter } from './events.js';
+import { Fail } from './outcome.js';
+
+export type CallOutcome = 'success' | 'failure' | 'ignored';
+
+// Indexed by Verdict: SUCCESS = 0, FAILURE = 1, IGNORED = 2.
+const OUTCOMES: readonly CallOutcome[] = ['success', 'failure', 'ignored'];
+
+/** The outcome of a call a policy classified. */
+export function outcomeOf(verdict: Verdict): CallOutcome {
+  return OUTCOMES[verdict]!;
+}
+
+/** The outcome of a call a policy does not classify: a failure after the caller left is ignored. */
+export function resultOutcome(result: unknown, scope: Scope): CallOutcome {
+  if (!(result instanceof Fail)) return 'success';
+  return scope.callerAborted() ? 'ignored' : 'failure';
+}
 
 const channels = new Map<string, Channel>();
 
@@ -38,6 +57,11 @@ export class Telemetry {
 
   wants(type: PolicyEventType): boolean {
     return this.emitter.active || this.#channels[type]?.hasSubscribers === true;
+  }
+
+  /** Publishes the end of one execution (the caller checked `wants('call')` first). */
+  call(outcome: CallOutcome, durationMs: number): void {
+    this.emit({ type: 'call', policy: this.policy, kind: this.kind, outcome, durationMs });
   }
 
   /** Publishes an event built by the caller (who checked `wants` first). */

@@ -17,7 +17,7 @@ import {
   type Stage,
   type Wrapper,
 } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type FallbackOptions, type ResolvedFallbackOptions, resolveFallbackOptions } from './options.js';
@@ -111,8 +111,6 @@ class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Wra
   /** The outcome the caller gets, as a call event (when someone listens). */
   #called(startedAt: number, result: unknown, scope: Scope): void {
     if (Number.isNaN(startedAt) || !this.#tel.wants('call')) return;
-    const outcome = !(result instanceof Fail) ? 'success' : scope.callerAborted() ? 'ignored' : 'failure';
-    const durationMs = this.#options.clock.now() - startedAt;
-    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    this.#tel.call(resultOutcome(result, scope), this.#options.clock.now() - startedAt);
   }
 }

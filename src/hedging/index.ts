@@ -17,7 +17,7 @@ import {
   settle,
   type Wrapper,
 } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import { RollingHistogram } from '../metrics/histogram.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -146,8 +146,7 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
 
   called(verdict: Verdict, durationMs: number): void {
     if (!this.#tel.wants('call')) return;
-    const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
-    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    this.#tel.call(outcomeOf(verdict), durationMs);
   }
 
   nextDelay(): number {

@@ -4,7 +4,7 @@ import { RateLimitedError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { KeyTable } from './key-table.js';
@@ -154,9 +154,7 @@ class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner {
   exit(scope: Scope, token: unknown, result: unknown): unknown {
     // The token is the admission time when a 'call' listener was there at admission.
     if (typeof token === 'number' && this.#tel.wants('call')) {
-      const outcome = !(result instanceof Fail) ? 'success' : scope.callerAborted() ? 'ignored' : 'failure';
-      const durationMs = this.#clock.now() - token;
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+      this.#tel.call(resultOutcome(result, scope), this.#clock.now() - token);
     }
     return result;
   }

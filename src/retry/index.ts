@@ -19,7 +19,7 @@ import {
   settle,
   type Wrapper,
 } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from './options.js';
@@ -164,9 +164,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
 
   #called(startedAt: number, verdict: Verdict): void {
     if (!this.#tel.wants('call')) return;
-    const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
-    const durationMs = this.#clock.now() - startedAt;
-    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    this.#tel.call(outcomeOf(verdict), this.#clock.now() - startedAt);
   }
 
   async #loop(scope: Scope, inner: Invoke, first: unknown, startedAt: number): Promise<unknown> {

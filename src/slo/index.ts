@@ -4,7 +4,7 @@ import type { Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
@@ -177,15 +177,8 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate {
     const durationMs = now - (token as number);
     const c = this.options.classifier;
     const verdict = result instanceof Fail || c.checksResults ? c.verdict(result, scope) : SUCCESS;
-    this.record(
-      verdict === IGNORED ? 'ignored' : verdict === FAILURE ? 'failure' : 'success',
-      durationMs,
-      now,
-    );
-    if (this.#tel.wants('call')) {
-      const outcome = verdict === SUCCESS ? 'success' : verdict === FAILURE ? 'failure' : 'ignored';
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
-    }
+    this.record(outcomeOf(verdict), durationMs, now);
+    if (this.#tel.wants('call')) this.#tel.call(outcomeOf(verdict), durationMs);
     return result;
   }
 

@@ -5,7 +5,7 @@ import { ThrottledError } from '../core/errors.js';
 import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
@@ -121,9 +121,7 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate {
       result instanceof Fail || classifier.checksResults ? classifier.verdict(result, scope) : SUCCESS;
     this.#record(token, verdict);
     if (token instanceof Timed && this.#tel.wants('call')) {
-      const outcome = verdict === SUCCESS ? 'success' : verdict === IGNORED ? 'ignored' : 'failure';
-      const durationMs = this.#clock.now() - token.startedAt;
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+      this.#tel.call(outcomeOf(verdict), this.#clock.now() - token.startedAt);
     }
     return result;
   }

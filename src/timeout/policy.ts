@@ -20,7 +20,7 @@ import {
   settle,
   type Wrapper,
 } from '../core/policy.js';
-import { Telemetry } from '../core/telemetry.js';
+import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import type { ResolvedTimeoutOptions } from './options.js';
@@ -163,9 +163,7 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
   /** Reports the end of an execution that had its own deadline (its start is deadline - duration). */
   #called(child: AbortScope, result: unknown): void {
     if (!this.#tel.wants('call')) return;
-    const durationMs = this.#clock.now() - (child.deadline - child.durationMs);
-    const outcome = !(result instanceof Fail) ? 'success' : child.callerAborted() ? 'ignored' : 'failure';
-    this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    this.#tel.call(resultOutcome(result, child), this.#clock.now() - (child.deadline - child.durationMs));
   }
 
   onSignalRead(child: AbortScope): void {

@@ -4,31 +4,36 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-// Runs in a child process with --expose-gc against the built package, so heap figures are not
-// muddied by the test runner.
+// Runs in a child process with --expose-gc against the built package, so heap figures are not muddied
+// by the test runner. Two rounds of 100k queued-and-aborted calls: whatever the first round leaves for
+// good (JIT code, internal caches) it leaves once; a per-call leak would grow the heap again in round two.
 const script = `
 import { bulkhead } from 'breakwater';
 const b = bulkhead({ limit: 1, queue: 200_000, maxWaitMs: 60_000 });
 let release;
 const hold = b.execute(() => new Promise((r) => (release = r)));
-globalThis.gc(); globalThis.gc();
-const before = process.memoryUsage().heapUsed;
-const controllers = [];
-const calls = [];
-for (let i = 0; i < 100_000; i++) {
-  const c = new AbortController();
-  controllers.push(c);
-  calls.push(b.execute(() => 'never', c.signal).catch((e) => e));
+const heap = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
+async function round() {
+  const controllers = [];
+  const calls = [];
+  for (let i = 0; i < 100_000; i++) {
+    const c = new AbortController();
+    controllers.push(c);
+    calls.push(b.execute(() => 'never', c.signal).catch((e) => e));
+  }
+  const queued = b.snapshot().queued;
+  const peak = process.memoryUsage().heapUsed;
+  for (const c of controllers) c.abort('gone');
+  const reasons = await Promise.all(calls);
+  return { queued, peak, allAborted: reasons.every((r) => r === 'gone') };
 }
-const queuedAtPeak = b.snapshot().queued;
-for (const c of controllers) c.abort('gone');
-const reasons = await Promise.all(calls);
-controllers.length = 0; calls.length = 0;
+const start = heap();
+const first = await round();
+const afterFirst = heap();
+const second = await round();
+const afterSecond = heap();
 release(); await hold;
-await new Promise((r) => setImmediate(r));
-globalThis.gc(); globalThis.gc();
-const after = process.memoryUsage().heapUsed;
-console.log(JSON.stringify({ queuedAtPeak, allAborted: reasons.every((r) => r === 'gone'), snapshot: b.snapshot(), grewBytes: after - before }));
+console.log(JSON.stringify({ first, second, snapshot: b.snapshot(), queuedCost: first.peak - start, secondRoundGrowth: afterSecond - afterFirst }));
 `;
 
 describe('bulkhead memory', () => {
@@ -39,11 +44,12 @@ describe('bulkhead memory', () => {
         encoding: 'utf8',
       }),
     );
-    expect(out.queuedAtPeak).toBe(100_000);
-    expect(out.allAborted).toBe(true);
+    expect(out.first.queued).toBe(100_000);
+    expect(out.second.queued).toBe(100_000);
+    expect(out.first.allAborted && out.second.allAborted).toBe(true);
     expect(out.snapshot).toMatchObject({ inflight: 0, queued: 0, abandoned: 0 });
-    // 100k waiters with their listeners and promises take tens of MB while queued; a leak of even a
-    // few dozen bytes each would show. The bound is generous for allocator noise.
-    expect(out.grewBytes).toBeLessThan(2_000_000);
+    // Holding 100k waiters costs tens of MB; a leak of even 5% of that per round would show in round two.
+    expect(out.queuedCost).toBeGreaterThan(10_000_000);
+    expect(out.secondRoundGrowth).toBeLessThan(out.queuedCost * 0.05);
   });
 });

@@ -17,7 +17,7 @@ import {
   resolveBulkheadOptions,
   validateLimit,
 } from './options.js';
-import { Waiter, type WaiterOwner, WaitQueue } from './wait-queue.js';
+import { BulkheadWaiter, type BulkheadWaiterOwner, WaitQueue } from './wait-queue.js';
 
 export type { BulkheadOptions } from './options.js';
 
@@ -101,7 +101,7 @@ class Admission {
 class Partition {
   reserved = 0;
   inflight = 0;
-  readonly queue = new WaitQueue();
+  readonly queue = new WaitQueue<BulkheadWaiter>();
   constructor(
     readonly index: number,
     readonly name: string,
@@ -117,7 +117,7 @@ class PartitionView extends Executor {
   }
 }
 
-class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
+class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
   readonly kind = 'bulkhead';
   readonly name: string;
   readonly options: ResolvedBulkheadOptions;
@@ -263,7 +263,14 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
     if (scope.isAborted()) return new Fail(scope.abortReason());
     const now = this.#clock.now();
     return new Promise((resolve) => {
-      const waiter = new Waiter(resolve, p.index, this.#seq++, now, now + this.options.maxWaitMs, this);
+      const waiter = new BulkheadWaiter(
+        resolve,
+        p.index,
+        this.#seq++,
+        now,
+        now + this.options.maxWaitMs,
+        this,
+      );
       p.queue.push(waiter);
       this.#queued++;
       this.#lane?.add(waiter);
@@ -347,17 +354,17 @@ class Bulkhead extends Executor implements BulkheadPolicy, WaiterOwner {
     }
   }
 
-  onWaiterAborted(waiter: Waiter, reason: unknown): void {
+  onWaiterAborted(waiter: BulkheadWaiter, reason: unknown): void {
     if (!this.#dequeue(waiter)) return;
     waiter.resolve(new Fail(reason));
   }
 
-  onWaiterExpired(waiter: Waiter): void {
+  onWaiterExpired(waiter: BulkheadWaiter): void {
     if (!this.#dequeue(waiter)) return;
     waiter.resolve(this.#reject(this.#parts[waiter.partition]!, 'wait-timeout'));
   }
 
-  #dequeue(waiter: Waiter): boolean {
+  #dequeue(waiter: BulkheadWaiter): boolean {
     if (!waiter.queued) return false;
     this.#parts[waiter.partition]!.queue.remove(waiter);
     this.#queued--;

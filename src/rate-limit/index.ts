@@ -83,7 +83,7 @@ export function rateLimiter(options: number | RateLimiterOptions): RateLimiter {
 /** Timer slack: a fake clock fires at `now + (slot - now)`, which may round a hair below `slot`. */
 const SLACK_MS = 1e-6;
 
-class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner {
+class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner<RateWaiter> {
   readonly stage = 'gate';
   readonly scoped = false;
   readonly kind = 'rate-limiter';

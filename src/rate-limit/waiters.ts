@@ -1,50 +1,20 @@
-import type { Scope } from '../core/context.js';
+import { Waiter, type WaiterOwner, WaitQueue } from '../core/waiter.js';
 import type { RateAlgorithm } from './types.js';
 
-/** Hook a waiter calls when its caller aborts. */
-export interface WaiterOwner {
-  onWaiterAborted(waiter: RateWaiter, reason: unknown): void;
-}
+export type { WaiterOwner } from '../core/waiter.js';
 
-/**
- * A call waiting for its permit. It holds the caller's resolver (not the task), so the call continues
- * in its own async context, and it is its own abort listener: no closure per waiter.
- */
-export class RateWaiter {
-  readonly resolve: (token: unknown) => void;
+/** A call waiting for its permit on one key's limit. */
+export class RateWaiter extends Waiter {
   readonly limit: KeyLimit;
-  readonly enqueuedAt: number;
-  readonly owner: WaiterOwner;
-  prev: RateWaiter | null = null;
-  next: RateWaiter | null = null;
-  queued = false;
-  signal: AbortSignal | null = null;
 
-  constructor(resolve: (token: unknown) => void, limit: KeyLimit, enqueuedAt: number, owner: WaiterOwner) {
-    this.resolve = resolve;
+  constructor(
+    resolve: (token: unknown) => void,
+    limit: KeyLimit,
+    enqueuedAt: number,
+    owner: WaiterOwner<RateWaiter>,
+  ) {
+    super(resolve, enqueuedAt, owner as WaiterOwner<never>);
     this.limit = limit;
-    this.enqueuedAt = enqueuedAt;
-    this.owner = owner;
-  }
-
-  /** Follows the caller's signal while waiting (only when the scope can abort at all). */
-  watch(scope: Scope): void {
-    if (!scope.abortable) return;
-    this.signal = scope.signal;
-    this.signal.addEventListener('abort', this, { once: true });
-  }
-
-  handleEvent(): void {
-    const reason = this.signal?.reason;
-    this.signal = null;
-    this.owner.onWaiterAborted(this, reason);
-  }
-
-  detach(): void {
-    if (this.signal !== null) {
-      this.signal.removeEventListener('abort', this);
-      this.signal = null;
-    }
   }
 }
 
@@ -60,9 +30,7 @@ export class RateWaiter {
 export class KeyLimit {
   readonly key: string | undefined;
   readonly algo: RateAlgorithm;
-  head: RateWaiter | null = null;
-  tail: RateWaiter | null = null;
-  waiting = 0;
+  readonly queue = new WaitQueue<RateWaiter>();
   /** Clock time of the head waiter's slot (meaningful while `waiting > 0`). */
   headAt = 0;
   /** Position in the policy's SlotHeap, -1 when absent. */
@@ -77,25 +45,20 @@ export class KeyLimit {
     this.algo = algo;
   }
 
+  get head(): RateWaiter | null {
+    return this.queue.peek();
+  }
+
+  get waiting(): number {
+    return this.queue.size;
+  }
+
   push(w: RateWaiter): void {
-    w.queued = true;
-    w.prev = this.tail;
-    w.next = null;
-    if (this.tail === null) this.head = w;
-    else this.tail.next = w;
-    this.tail = w;
-    this.waiting++;
+    this.queue.push(w);
   }
 
   remove(w: RateWaiter): void {
-    if (!w.queued) return;
-    w.queued = false;
-    if (w.prev === null) this.head = w.next;
-    else w.prev.next = w.next;
-    if (w.next === null) this.tail = w.prev;
-    else w.next.prev = w.prev;
-    w.prev = w.next = null;
-    this.waiting--;
+    this.queue.remove(w);
   }
 }
 

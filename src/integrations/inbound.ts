@@ -10,10 +10,10 @@ import { BreakwaterError, RejectedError, TimeoutError } from '../core/errors.js'
 import { checkKeys, func, invalid, number } from '../core/options.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Policy } from '../core/policy.js';
-import { HttpStatusError } from './fetch/http-error.js';
-import { isPolicy } from './fetch/options.js';
 import { type Pipeline, pipeline } from '../pipeline.js';
 import { type TimeoutOptions, type TimeoutPolicy, timeout } from '../timeout/index.js';
+import { HttpStatusError } from './fetch/http-error.js';
+import { isPolicy } from './fetch/options.js';
 
 export { isPolicy };
 

@@ -5,7 +5,7 @@
 //
 // With no section flag every section runs. --write regenerates bench/RESULTS.md, bench/ratios.svg and
 // bench/results.json. --quick is the CI smoke run: few iterations, numbers not meaningful.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runAlloc } from './alloc.mjs';
 import { measure, table } from './harness.mjs';
@@ -52,7 +52,8 @@ if (args.has('--write')) {
   if (results.micro === undefined) throw new Error('--write needs the micro-benchmarks');
   const tiny = new Map(Object.entries(results.tiny ?? {}));
   writeFileSync(here('./results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(here('./RESULTS.md'), renderResults({ ...results, tiny }));
+  const profile = readFileSync(here('./notes.md'), 'utf8').trim();
+  writeFileSync(here('./RESULTS.md'), renderResults({ ...results, tiny, profile }));
   writeFileSync(here('./ratios.svg'), renderChart(results.micro));
   console.log('wrote bench/RESULTS.md, bench/ratios.svg, bench/results.json');
 }

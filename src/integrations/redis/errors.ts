@@ -1,0 +1,29 @@
+import { BreakwaterError } from '../../core/errors.js';
+
+export const BW_ERR_REDIS_UNAVAILABLE = 'BW_ERR_REDIS_UNAVAILABLE';
+
+const BRAND = Symbol.for('breakwater.error.RedisUnavailableError');
+
+/**
+ * The client was not connected (reconnecting, closed or ended), so the command was not sent: sending
+ * it would only park it in the client's offline queue. Counts as a failure of the Redis breaker.
+ */
+export class RedisUnavailableError extends BreakwaterError {
+  /** The client's `status` when the command was refused. */
+  readonly status: string;
+
+  constructor(status: string) {
+    super(`breakwater: Redis client is ${status}, command not sent`, BW_ERR_REDIS_UNAVAILABLE);
+    this.status = status;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+Object.defineProperty(RedisUnavailableError.prototype, BRAND, { value: true });
+Object.defineProperty(RedisUnavailableError.prototype, 'name', {
+  value: 'RedisUnavailableError',
+  writable: true,
+  configurable: true,
+});

@@ -1,0 +1,268 @@
+import type { CircuitBreaker } from '../../circuit-breaker/index.js';
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Subscribe } from '../../core/events.js';
+import type { RetryBudget, RetryBudgetSnapshot } from '../../retry/budget.js';
+import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
+import {
+  type RedisRetryBudgetOptions,
+  type ResolvedRedisRetryBudgetOptions,
+  resolveRedisRetryBudgetOptions,
+} from './options.js';
+import { BUDGET_SYNC, runScript } from './scripts.js';
+
+export interface RedisRetryBudgetSnapshot extends RetryBudgetSnapshot {
+  readonly kind: 'ratio';
+  /** `fleet` while the last fleet totals are younger than the window, else `local`. */
+  readonly source: 'fleet' | 'local';
+  /** Replicas counted in the window at the last sync (1 before any). */
+  readonly replicas: number;
+  /** Age of the fleet totals, ms (undefined before the first sync). */
+  readonly fleetAgeMs: number | undefined;
+  /** Counts not yet in Redis (two counters each, never a buffer). */
+  readonly pending: { readonly requests: number; readonly retries: number };
+  readonly redis: RedisCallStats;
+}
+
+/**
+ * A retry budget shared by the fleet: retries <= ratio x the fleet's first attempts + minPerSecond x
+ * window seconds, over the window. `tryRetry()` never calls Redis: it decides from the fleet totals of
+ * the last sync plus this replica's counts since, and each replica may spend only its share (1 / the
+ * replicas counted) of the fleet's slack between syncs, so stale totals cannot let every replica spend
+ * the whole slack at once.
+ */
+export interface RedisRetryBudget extends RetryBudget {
+  readonly kind: 'ratio';
+  readonly name: string;
+  readonly redisBreaker: CircuitBreaker;
+  /** Settles once the first sync is done (whatever its outcome). */
+  readonly ready: Promise<void>;
+  /** Flushes local counts and reads the fleet totals now; never rejects. */
+  sync(): Promise<void>;
+  snapshot(): RedisRetryBudgetSnapshot;
+  readonly onRedisError: Subscribe<RedisErrorEvent>;
+  /** Stops the sync timer. The client is left open. */
+  close(): void;
+}
+
+/** A retry budget shared through Redis. See docs/distributed.md. */
+export function redisRetryBudget(options: RedisRetryBudgetOptions): RedisRetryBudget {
+  return new FleetBudget(resolveRedisRetryBudgetOptions(options));
+}
+
+/** Buckets of both the local and the Redis window. */
+const BUCKETS = 10;
+
+class FleetBudget implements RedisRetryBudget {
+  readonly kind = 'ratio';
+  readonly name: string;
+  readonly redisBreaker: CircuitBreaker;
+  readonly onRedisError: Subscribe<RedisErrorEvent>;
+  readonly ready: Promise<void>;
+  readonly #o: ResolvedRedisRetryBudgetOptions;
+  readonly #guard: RedisGuard;
+  readonly #clock: Clock;
+  readonly #keys: readonly [string, string];
+  /** Retries the whole fleet may always make over the window. */
+  readonly #reserve: number;
+  readonly #bucketMs: number;
+
+  // This replica's own window, for decisions when the fleet's totals are stale.
+  readonly #requests = new Float64Array(BUCKETS);
+  readonly #retries = new Float64Array(BUCKETS);
+  #requestTotal = 0;
+  #retryTotal = 0;
+  #epoch = Number.NEGATIVE_INFINITY;
+
+  // Counts not in Redis yet: pending (since the last flush) and in flight (being flushed).
+  #pendingRequests = 0;
+  #pendingRetries = 0;
+  #pendingSince = 0;
+  #flushingRequests = 0;
+  #flushingRetries = 0;
+  #fleet: { requests: number; retries: number; replicas: number; at: number } | undefined = undefined;
+  #denied = 0;
+
+  #timer: TimerHandle = undefined;
+  #running: Promise<void> | null = null;
+  #next: Promise<void> | null = null;
+  #closed = false;
+  readonly #tick = () => {
+    this.#timer = undefined;
+    void this.sync().then(() => this.#arm());
+  };
+
+  constructor(options: ResolvedRedisRetryBudgetOptions) {
+    this.#o = options;
+    this.name = options.name;
+    this.#clock = options.clock;
+    this.#guard = new RedisGuard(options.name, options);
+    this.redisBreaker = this.#guard.breaker;
+    this.onRedisError = this.#guard.onError;
+    const tag = `${options.prefix}{rb:${options.name}}`;
+    this.#keys = [`${tag}:window`, `${tag}:replicas`];
+    this.#reserve = (options.minPerSecond * options.windowMs) / 1_000;
+    this.#bucketMs = options.windowMs / BUCKETS;
+    this.ready = this.sync().then(() => this.#arm());
+  }
+
+  // --- RetryBudget --------------------------------------------------------------------------------
+
+  recordRequest(): void {
+    const i = this.#rotate();
+    this.#requests[i]!++;
+    this.#requestTotal++;
+    if (this.#pendingRequests + this.#pendingRetries === 0) this.#pendingSince = this.#clock.now();
+    this.#pendingRequests++;
+  }
+
+  recordOutcome(): void {}
+
+  tryRetry(): boolean {
+    const i = this.#rotate();
+    if (this.#available() < 1) {
+      this.#denied++;
+      return false;
+    }
+    this.#retries[i]!++;
+    this.#retryTotal++;
+    if (this.#pendingRequests + this.#pendingRetries === 0) this.#pendingSince = this.#clock.now();
+    this.#pendingRetries++;
+    return true;
+  }
+
+  #fresh(): boolean {
+    const f = this.#fleet;
+    return f !== undefined && this.#clock.now() - f.at <= this.#o.windowMs;
+  }
+
+  /** Retries this replica may make now (fractional). */
+  #available(): number {
+    const ratio = this.#o.ratio;
+    const f = this.#fleet;
+    if (f !== undefined && this.#fresh()) {
+      const slack = Math.max(0, ratio * f.requests + this.#reserve - f.retries);
+      const requests = this.#pendingRequests + this.#flushingRequests;
+      const retries = this.#pendingRetries + this.#flushingRetries;
+      return slack / f.replicas + ratio * requests - retries;
+    }
+    // Redis unheard of for a whole window: this replica's own window and its share of the reserve.
+    const replicas = f?.replicas ?? 1;
+    return ratio * this.#requestTotal + this.#reserve / replicas - this.#retryTotal;
+  }
+
+  /** Rotates the local window to now (lazily: buckets that went by are cleared); returns the current bucket. */
+  #rotate(): number {
+    const epoch = Math.floor(this.#clock.now() / this.#bucketMs);
+    const steps = epoch - this.#epoch;
+    if (steps >= BUCKETS) {
+      this.#requests.fill(0);
+      this.#retries.fill(0);
+      this.#requestTotal = this.#retryTotal = 0;
+    } else {
+      for (let e = this.#epoch + 1; e <= epoch; e++) {
+        const i = e % BUCKETS;
+        this.#requestTotal -= this.#requests[i]!;
+        this.#retryTotal -= this.#retries[i]!;
+        this.#requests[i] = this.#retries[i] = 0;
+      }
+    }
+    if (steps > 0) this.#epoch = epoch;
+    return ((this.#epoch % BUCKETS) + BUCKETS) % BUCKETS;
+  }
+
+  // --- Sync ---------------------------------------------------------------------------------------
+
+  #arm(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#timer = this.#clock.setTimer(this.#tick, this.#o.syncIntervalMs);
+  }
+
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const running = this.#running;
+    if (running === null) return this.#start();
+    // One sync at a time; a caller during a run gets the next one (it must flush counts made until now).
+    this.#next ??= running.then(() => {
+      this.#next = null;
+      return this.#start();
+    });
+    return this.#next;
+  }
+
+  #start(): Promise<void> {
+    const run: Promise<void> = this.#flush().finally(() => {
+      if (this.#running === run) this.#running = null;
+    });
+    this.#running = run;
+    return run;
+  }
+
+  #flush(): Promise<void> {
+    const requests = this.#pendingRequests;
+    const retries = this.#pendingRetries;
+    const since = this.#pendingSince;
+    this.#pendingRequests = this.#pendingRetries = 0;
+    this.#flushingRequests = requests;
+    this.#flushingRetries = retries;
+    const o = this.#o;
+    const args = [this.#bucketMs, BUCKETS, requests, retries, o.replicaId];
+    const pending = this.#guard.run('sync', (client) => runScript(client, BUDGET_SYNC, this.#keys, args));
+    if (!(pending instanceof Promise)) {
+      this.#restore(requests, retries, since);
+      return Promise.resolve();
+    }
+    return pending.then((outcome) => {
+      const reply = outcome.ok ? outcome.value : undefined;
+      if (!Array.isArray(reply) || reply.length !== 3) {
+        this.#restore(requests, retries, since);
+        return;
+      }
+      this.#flushingRequests = this.#flushingRetries = 0;
+      this.#fleet = {
+        requests: Number(reply[0]),
+        retries: Number(reply[1]),
+        replicas: Math.max(1, Number(reply[2])),
+        at: this.#clock.now(),
+      };
+    });
+  }
+
+  /** Unflushed counts are merged back (two counters), or dropped once older than the window. */
+  #restore(requests: number, retries: number, since: number): void {
+    this.#flushingRequests = this.#flushingRetries = 0;
+    if (requests + retries === 0 || this.#clock.now() - since >= this.#o.windowMs) return;
+    if (this.#pendingRequests + this.#pendingRetries === 0) this.#pendingSince = since;
+    else this.#pendingSince = Math.min(this.#pendingSince, since);
+    this.#pendingRequests += requests;
+    this.#pendingRetries += retries;
+  }
+
+  // --- Inspection and teardown ----------------------------------------------------------------------
+
+  snapshot(): RedisRetryBudgetSnapshot {
+    this.#rotate();
+    const f = this.#fleet;
+    const fresh = f !== undefined && this.#fresh();
+    const unflushedRequests = this.#pendingRequests + this.#flushingRequests;
+    const unflushedRetries = this.#pendingRetries + this.#flushingRetries;
+    return {
+      kind: this.kind,
+      available: Math.max(0, Math.floor(this.#available())),
+      requests: fresh ? f.requests + unflushedRequests : this.#requestTotal,
+      retries: fresh ? f.retries + unflushedRetries : this.#retryTotal,
+      denied: this.#denied,
+      source: fresh ? 'fleet' : 'local',
+      replicas: f?.replicas ?? 1,
+      fleetAgeMs: f === undefined ? undefined : this.#clock.now() - f.at,
+      pending: { requests: this.#pendingRequests, retries: this.#pendingRetries },
+      redis: this.#guard.stats(),
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+}

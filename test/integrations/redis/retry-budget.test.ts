@@ -1,0 +1,124 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock, retry } from '../../../src/index.js';
+import { type RedisRetryBudget, redisRetryBudget } from '../../../src/integrations/redis/index.js';
+import { connect, findRedis, freePort, type RedisServer, startRedis } from './redis-server.js';
+
+const bin = findRedis();
+if (bin === undefined) {
+  console.warn(
+    'test/integrations/redis: no redis-server binary found (looked in $REDIS_SERVER, /usr/bin, /usr/local/bin): ' +
+      'the shared retry budget tests are SKIPPED. Install redis-server to run them.',
+  );
+}
+
+function spend(budget: RedisRetryBudget, max = 1_000): number {
+  let granted = 0;
+  while (granted < max && budget.tryRetry()) granted++;
+  return granted;
+}
+
+describe.skipIf(bin === undefined)(
+  `redisRetryBudget against a real Redis${bin === undefined ? ' (SKIPPED: no redis-server)' : ''}`,
+  () => {
+    let server: RedisServer;
+    let admin: Redis;
+    const clients: Redis[] = [];
+    const budgets: RedisRetryBudget[] = [];
+    let n = 0;
+
+    beforeAll(async () => {
+      server = await startRedis(bin!);
+      admin = connect(server);
+    });
+    afterAll(async () => {
+      admin.disconnect();
+      await server.stop();
+    });
+    afterEach(() => {
+      for (const b of budgets.splice(0)) b.close();
+      for (const c of clients.splice(0)) c.disconnect();
+    });
+
+    async function budget(
+      options: Omit<Parameters<typeof redisRetryBudget>[0], 'client'>,
+      port = server.port,
+    ) {
+      const c = connect({ ...server, port } as RedisServer);
+      clients.push(c);
+      // Syncs only when a test says so (the period is as long as the window).
+      const b = redisRetryBudget({ client: c, syncIntervalMs: options.windowMs ?? 10_000, ...options });
+      budgets.push(b);
+      await b.ready;
+      return b;
+    }
+    const unique = () => `budget-${++n}`;
+
+    it("lets a replica retry on the fleet's requests, sharing the slack among replicas", async () => {
+      const name = unique();
+      const a = await budget({ name, ratio: 0.5, minPerSecond: 0 });
+      const b = await budget({ name, ratio: 0.5, minPerSecond: 0 });
+      for (let i = 0; i < 40; i++) a.recordRequest();
+      await a.sync();
+      await b.sync();
+      // Fleet: 40 requests x 0.5 = 20 retries, 2 replicas: b may spend 10 without any request of its own.
+      expect(b.snapshot()).toMatchObject({ source: 'fleet', replicas: 2, requests: 40, retries: 0 });
+      expect(spend(b)).toBe(10);
+      expect(b.snapshot().denied).toBe(1);
+      await b.sync();
+      await a.sync();
+      // 10 of the 20 spent: a gets half of the 10 left.
+      expect(a.snapshot()).toMatchObject({ requests: 40, retries: 10 });
+      expect(spend(a)).toBe(5);
+    });
+
+    it('earns retries from its own requests between syncs, at the ratio', async () => {
+      const a = await budget({ name: unique(), ratio: 0.5, minPerSecond: 0 });
+      expect(spend(a)).toBe(0);
+      for (let i = 0; i < 6; i++) a.recordRequest();
+      expect(spend(a)).toBe(3);
+    });
+
+    it('never calls Redis to decide a retry', async () => {
+      const a = await budget({ name: unique(), ratio: 1, minPerSecond: 100 });
+      await admin.config('RESETSTAT');
+      for (let i = 0; i < 200; i++) {
+        a.recordRequest();
+        a.tryRetry();
+      }
+      const info = await admin.info('commandstats');
+      expect(info).not.toMatch(/cmdstat_evalsha/);
+      expect(info).not.toMatch(/cmdstat_eval:/);
+    });
+
+    it('works as the budget of a retry policy', async () => {
+      const a = await budget({ name: unique(), ratio: 0, minPerSecond: 0 });
+      let calls = 0;
+      const policy = retry({ maxRetries: 3, budget: a, backoff: 0 });
+      await expect(
+        policy.execute(() => {
+          calls++;
+          throw new Error('down');
+        }),
+      ).rejects.toThrow('down');
+      // No budget at all: the first failure is final.
+      expect(calls).toBe(1);
+      expect(a.snapshot().denied).toBe(1);
+    });
+
+    it('falls back to local decisions once the fleet totals are older than the window', async () => {
+      const clock = new FakeClock(1_000_000);
+      const port = await freePort(); // nothing listens there
+      const a = await budget({ name: unique(), ratio: 0.5, minPerSecond: 0, clock, windowMs: 1_000 }, port);
+      expect(a.snapshot()).toMatchObject({ source: 'local', fleetAgeMs: undefined });
+      for (let i = 0; i < 4; i++) a.recordRequest();
+      expect(spend(a)).toBe(2);
+      // Unflushed counts are two numbers; they are dropped once older than the window.
+      await a.sync();
+      expect(a.snapshot().pending).toEqual({ requests: 4, retries: 2 });
+      clock.advance(1_000);
+      await a.sync();
+      expect(a.snapshot().pending).toEqual({ requests: 0, retries: 0 });
+    });
+  },
+);

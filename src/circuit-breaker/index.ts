@@ -43,6 +43,11 @@ export interface CircuitSnapshot extends SnapshotBase {
   readonly halfOpen:
     | { readonly probes: number; readonly successes: number; readonly failures: number }
     | undefined;
+  /**
+   * Calls, failures and slow calls recorded while closed, since creation: they only grow, so a poller
+   * can take differences (fleet aggregation reads these instead of listening to every call).
+   */
+  readonly recorded: { readonly calls: number; readonly failures: number; readonly slowCalls: number };
 }
 
 /** Serialisable state for warm restarts (`toJSON()` / `restore()`). Times are durations, never clock values. */
@@ -93,6 +98,8 @@ export interface CircuitBreaker<R = unknown> extends Policy<R>, Observable {
   readonly name: string;
   readonly options: ResolvedCircuitBreakerOptions;
   readonly state: CircuitStateName;
+  /** Running totals recorded while closed (see `CircuitSnapshot.recorded`); reading them has no side effect. */
+  readonly recorded: CircuitSnapshot['recorded'];
   snapshot(): CircuitSnapshot;
   /** Opens now, for `durationMs` or the next break of the backoff. Ignored while isolated. */
   open(durationMs?: number): void;
@@ -143,6 +150,9 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
   /** Count/consecutive windows record a success without reading the clock. */
   readonly #timeWindow: boolean;
   #inflight = 0;
+  #recordedCalls = 0;
+  #recordedFailures = 0;
+  #recordedSlowCalls = 0;
   #lastFailure: unknown = undefined;
   #timer: TimerHandle = undefined;
 
@@ -182,6 +192,14 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
     return this.#sm.state;
   }
 
+  get recorded(): CircuitSnapshot['recorded'] {
+    return {
+      calls: this.#recordedCalls,
+      failures: this.#recordedFailures,
+      slowCalls: this.#recordedSlowCalls,
+    };
+  }
+
   // --- Gate -------------------------------------------------------------------------------------
 
   enter(_scope: Scope): unknown {
@@ -219,9 +237,11 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
       // Hot path: a success of the current closed period, on a window that needs no clock.
       if (verdict === SUCCESS && token === sm.generation && sm.state === 'closed' && !this.#timeWindow) {
         sm.window.record(false, false, 0);
+        this.#recordedCalls++;
         return;
       }
       if (verdict !== SUCCESS) this.#noteFailure(verdict, result);
+      this.#count(token, verdict, false);
       sm.record(token, verdict, false, this.#clock.now());
       return;
     }
@@ -232,6 +252,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
     const durationMs = now - call.startedAt;
     const slow = durationMs > this.#slowMs;
     if (verdict !== SUCCESS) this.#noteFailure(verdict, result);
+    this.#count(call.generation, verdict, slow);
     sm.record(call.generation, verdict, slow, now);
     if (verdict === FAILURE && this.#onFailure.active) {
       this.#onFailure.emit({ policy: this.name, durationMs, failure: failureOf<R>(result) });
@@ -246,6 +267,15 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
       });
     }
     if (this.#tel.wants('call')) this.#tel.call(outcomeOf(verdict), durationMs);
+  }
+
+  /** Running totals of what closed periods recorded, for cheap polling (e.g. fleet aggregation). */
+  #count(generation: number, verdict: Verdict, slow: boolean): void {
+    const sm = this.#sm;
+    if (verdict === IGNORED || generation !== sm.generation || sm.state !== 'closed') return;
+    this.#recordedCalls++;
+    if (verdict === FAILURE) this.#recordedFailures++;
+    if (slow) this.#recordedSlowCalls++;
   }
 
   #noteFailure(verdict: Verdict, result: unknown): void {
@@ -427,6 +457,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
         sm.state === 'half-open'
           ? { probes: sm.probes, successes: sm.probeSuccesses, failures: sm.probeFailures }
           : undefined,
+      recorded: this.recorded,
     };
   }
 

@@ -33,6 +33,7 @@ describe('snapshot', () => {
       inflight: 0,
       consecutiveOpens: 0,
       halfOpen: undefined,
+      recorded: { calls: 5, failures: 3, slowCalls: 0 },
     });
   });
 });
@@ -130,5 +131,23 @@ describe('permits (tryAcquire)', () => {
     const next = breaker.tryAcquire() as { success(): void };
     next.success();
     expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('recorded totals', () => {
+  it('count what closed periods recorded, never ignored calls, probes or stale results', async () => {
+    const clock = new FakeClock();
+    const breaker = circuitBreaker({ window: { kind: 'consecutive', failures: 2 }, breakDurationMs: 10, ignore: RangeError, clock });
+    await calls(breaker, 1, succeed);
+    await calls(breaker, 1, () => {
+      throw new RangeError('ignored');
+    });
+    await calls(breaker, 2, fail); // opens
+    await calls(breaker, 3, succeed); // rejected while open
+    clock.advance(10);
+    await calls(breaker, 1, succeed); // a probe: half-open, not counted
+    expect(breaker.state).toBe('closed');
+    expect(breaker.recorded).toEqual({ calls: 3, failures: 2, slowCalls: 0 });
+    expect(breaker.snapshot().recorded).toEqual(breaker.recorded);
   });
 });

@@ -3,7 +3,6 @@ import type { CircuitBreaker, StateChangeEvent } from '../../circuit-breaker/ind
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Disposer, Subscribe } from '../../core/events.js';
 import { Emitter } from '../../core/events.js';
-import type { PolicyEvent } from '../../metrics/events.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
 import {
   type FleetBreakerOptions,
@@ -167,6 +166,8 @@ class FleetSync implements FleetBreaker {
   #pendingCalls = 0;
   #pendingFailures = 0;
   #pendingSince = 0;
+  #seen: CircuitBreaker['recorded'];
+  #seenAt: number;
   #fleet: { calls: number; failures: number; at: number } | undefined = undefined;
 
   #published = 0;
@@ -197,11 +198,10 @@ class FleetSync implements FleetBreaker {
     const tag = `${options.prefix}{cb:${options.name}}`;
     this.#keys = [`${tag}:meta`, `${tag}:window`];
     this.#disposers.push(breaker.onStateChange((t) => this.#onLocal(t)));
-    if (options.aggregate !== undefined) {
-      // The only per-call work: two increments. Listening also makes the breaker time each call and
-      // build the event (about 150 ns): a cheaper public hook does not exist yet.
-      this.#disposers.push(breaker.onEvent((e) => this.#count(e)));
-    }
+    // Aggregation costs nothing per call: the breaker keeps running totals of what its closed periods
+    // recorded, and each sync takes the difference since the last one.
+    this.#seen = breaker.recorded;
+    this.#seenAt = this.#clock.now();
     if (options.subscriber !== undefined) options.subscriber.on('message', this.#onMessage);
     this.ready = this.sync().then(() => this.#arm());
   }
@@ -211,6 +211,8 @@ class FleetSync implements FleetBreaker {
   #onLocal(t: StateChangeEvent): void {
     // Counts belong to one closed period: every transition starts the fleet window over.
     this.#pendingCalls = this.#pendingFailures = 0;
+    this.#seen = this.breaker.recorded;
+    this.#seenAt = this.#clock.now();
     if (this.#applying || this.#closed) return;
     if (t.to === 'open') {
       this.#publish('open', t.breakMs ?? 0, this.#tripping ? 'fleet-failure-rate' : t.reason);
@@ -364,12 +366,21 @@ class FleetSync implements FleetBreaker {
 
   // --- Aggregation --------------------------------------------------------------------------------
 
-  #count(e: PolicyEvent): void {
-    // Only calls of a closed period count: probes and calls that reopened the circuit do not.
-    if (e.type !== 'call' || e.outcome === 'ignored' || this.breaker.state !== 'closed') return;
-    if (this.#pendingCalls === 0) this.#pendingSince = this.#clock.now();
-    this.#pendingCalls++;
-    if (e.outcome === 'failure') this.#pendingFailures++;
+  /** Moves what the breaker recorded since the last look into the pending counts (closed periods only). */
+  #collect(): void {
+    const now = this.#clock.now();
+    const recorded = this.breaker.recorded;
+    const calls = recorded.calls - this.#seen.calls;
+    const failures = recorded.failures - this.#seen.failures;
+    if (calls > 0) {
+      // The calls happened since the last look: date them from it, the conservative end for the window.
+      this.#pendingSince =
+        this.#pendingCalls === 0 ? this.#seenAt : Math.min(this.#pendingSince, this.#seenAt);
+      this.#pendingCalls += calls;
+      this.#pendingFailures += failures;
+    }
+    this.#seen = recorded;
+    this.#seenAt = now;
   }
 
   #judge(calls: number, failures: number): void {
@@ -450,6 +461,7 @@ class FleetSync implements FleetBreaker {
   /** Reads the stored state (catch-up), flushing and reading the fleet's counts when aggregating. */
   async #read(): Promise<void> {
     const a = this.#o.aggregate;
+    if (a !== undefined) this.#collect();
     const calls = a === undefined ? 0 : this.#pendingCalls;
     const failures = a === undefined ? 0 : this.#pendingFailures;
     const since = this.#pendingSince;
@@ -546,6 +558,7 @@ class FleetSync implements FleetBreaker {
   // --- Inspection and teardown ----------------------------------------------------------------------
 
   snapshot(): FleetBreakerSnapshot {
+    if (this.#o.aggregate !== undefined) this.#collect();
     const fleet = this.#fleet;
     return {
       name: this.name,

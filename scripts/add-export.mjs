@@ -8,5 +8,9 @@ const entry = (flavour) => ({
   default: `./dist/${flavour}/${dir}/index.js`,
 });
 const { './package.json': pj, ...rest } = pkg.exports;
-pkg.exports = { ...rest, [`./${subpath}`]: { import: entry('esm'), require: entry('cjs') }, './package.json': pj };
+pkg.exports = {
+  ...rest,
+  [`./${subpath}`]: { import: entry('esm'), require: entry('cjs') },
+  './package.json': pj,
+};
 writeFileSync('package.json', `${JSON.stringify(pkg, null, 2)}\n`);

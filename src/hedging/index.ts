@@ -1,8 +1,7 @@
-import { FAILURE, SUCCESS, type Verdict } from '../core/classify.js';
+import { FAILURE, type Verdict } from '../core/classify.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AbortScope, type Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
-import { Fail } from '../core/outcome.js';
 import {
   type Continue,
   type Edge,

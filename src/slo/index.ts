@@ -1,4 +1,4 @@
-import { FAILURE, IGNORED, SUCCESS } from '../core/classify.js';
+import { SUCCESS } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';

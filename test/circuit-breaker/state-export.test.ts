@@ -137,7 +137,12 @@ describe('permits (tryAcquire)', () => {
 describe('recorded totals', () => {
   it('count what closed periods recorded, never ignored calls, probes or stale results', async () => {
     const clock = new FakeClock();
-    const breaker = circuitBreaker({ window: { kind: 'consecutive', failures: 2 }, breakDurationMs: 10, ignore: RangeError, clock });
+    const breaker = circuitBreaker({
+      window: { kind: 'consecutive', failures: 2 },
+      breakDurationMs: 10,
+      ignore: RangeError,
+      clock,
+    });
     await calls(breaker, 1, succeed);
     await calls(breaker, 1, () => {
       throw new RangeError('ignored');

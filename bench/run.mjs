@@ -2,6 +2,7 @@
 // what users run, and tsx's per-closure helpers would distort the figures.
 //
 //   node bench/run.mjs [--quick] [--write] [--micro] [--alloc] [--load] [--http]
+//   node bench/run.mjs --render      (rewrites RESULTS.md and ratios.svg from results.json, runs nothing)
 //
 // With no section flag every section runs. --write regenerates bench/RESULTS.md, bench/ratios.svg and
 // bench/results.json. --quick is the CI smoke run: few iterations, numbers not meaningful.
@@ -18,9 +19,10 @@ const sections = ['--micro', '--alloc', '--load', '--http'].filter((s) => args.h
 const want = (s) => sections.length === 0 || sections.includes(s);
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
-const results = { quick };
+const results = args.has('--render') ? JSON.parse(readFileSync(here('./results.json'), 'utf8')) : { quick };
+const running = !args.has('--render');
 
-if (want('--micro')) {
+if (running && want('--micro')) {
   const cases = microCases();
   const micro = await measure(cases, quick ? { iterations: 2_000, rounds: 1, warmup: 500 } : {});
   results.micro = micro.map(({ run: _run, ...rest }) => rest);
@@ -33,27 +35,27 @@ if (want('--micro')) {
     );
   }
 }
-if (want('--alloc')) {
+if (running && want('--alloc')) {
   results.alloc = await runAlloc({ quick });
   for (const c of results.alloc.cases) console.log(`alloc ${c.id}: ${c.bytesPerCall.toFixed(0)} B/call`);
 }
-if (want('--load')) {
+if (running && want('--load')) {
   const { runLoad, loadTable } = await import('./load.mjs');
   results.load = await runLoad({ quick });
   console.log(loadTable(results.load));
 }
-if (want('--http')) {
+if (running && want('--http')) {
   const { runHttp, httpTable } = await import('./http.mjs');
   results.http = await runHttp({ quick });
   console.log(httpTable(results.http));
 }
 
-if (args.has('--write')) {
+if (args.has('--write') || args.has('--render')) {
   if (results.micro === undefined) throw new Error('--write needs the micro-benchmarks');
   const tiny = new Map(Object.entries(results.tiny ?? {}));
-  writeFileSync(here('./results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (running) writeFileSync(here('./results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const profile = readFileSync(here('./notes.md'), 'utf8').trim();
   writeFileSync(here('./RESULTS.md'), renderResults({ ...results, tiny, profile }));
   writeFileSync(here('./ratios.svg'), renderChart(results.micro));
-  console.log('wrote bench/RESULTS.md, bench/ratios.svg, bench/results.json');
+  console.log(`wrote bench/RESULTS.md, bench/ratios.svg${running ? ', bench/results.json' : ''}`);
 }

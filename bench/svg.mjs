@@ -9,8 +9,8 @@ export function ratioChart(
 ) {
   const barH = 18;
   const gap = 6;
-  const left = 430;
-  const width = 980;
+  const left = 480;
+  const width = 1030;
   const plotW = width - left - 90;
   const top = 50;
   const height = top + rows.length * (barH + gap) + 40;

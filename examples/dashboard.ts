@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bulkhead, circuitBreaker, pipeline, policyRegistry, retry, timeout } from '../src/index.js';
+import { bulkhead, circuitBreaker, pipeline, policyRegistry, retry, slo, timeout } from '../src/index.js';
 import { dashboard } from '../src/integrations/dashboard/index.js';
 
 const { values: args } = parseArgs({
@@ -45,6 +45,7 @@ function downstream(medianMs: number, failure: number) {
 }
 
 const payments = pipeline(
+  slo({ name: 'checkout-slo', availability: 0.995, latency: { thresholdMs: 100, target: 0.99 } }),
   retry({ name: 'payments-retry', maxRetries: 2, backoff: 5 }),
   circuitBreaker({ name: 'payments', window: { kind: 'count', size: 100 }, failureRateThreshold: 0.5 }),
   bulkhead({ name: 'payments-pool', limit: 8, queue: 16 }),

@@ -2,6 +2,7 @@ import type { BulkheadSnapshot } from '../bulkhead/index.js';
 import type { CircuitSnapshot } from '../circuit-breaker/index.js';
 import type { CircuitStateName } from '../core/errors.js';
 import { invalid } from '../core/options.js';
+import type { SloSnapshot } from '../slo/index.js';
 import type { SnapshotBase } from './observable.js';
 import type { PolicyRegistry } from './registry.js';
 
@@ -45,4 +46,8 @@ export function isCircuitSnapshot(s: SnapshotBase): s is CircuitSnapshot {
 
 export function isBulkheadSnapshot(s: SnapshotBase): s is BulkheadSnapshot {
   return s.kind === 'bulkhead';
+}
+
+export function isSloSnapshot(s: SnapshotBase): s is SloSnapshot {
+  return s.kind === 'slo';
 }

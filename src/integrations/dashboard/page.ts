@@ -39,6 +39,7 @@ section[hidden]{display:none}
 .big{font-size:20px;font-weight:600}
 .big small{font-size:11px;color:var(--mute);font-weight:400;margin-left:2px}
 .err[data-level=bad]{color:var(--bad)}
+.line[data-level=bad]{color:var(--bad);font-weight:600}
 svg.spark{margin-left:auto;width:120px;height:30px;border-bottom:1px solid var(--line)}
 svg.spark polyline{fill:none;stroke:var(--info);stroke-width:1.5}
 .counts{display:flex;flex-wrap:wrap;gap:4px 12px;color:var(--mute);font-size:12px}
@@ -65,6 +66,7 @@ const SCRIPT = `
   var sections = {
     'circuit-breaker': document.getElementById('breakers'),
     bulkhead: document.getElementById('bulkheads'),
+    slo: document.getElementById('slos'),
     other: document.getElementById('others'),
   };
 
@@ -105,7 +107,7 @@ const SCRIPT = `
   }
 
   function build(p) {
-    var kind = p.kind === 'circuit-breaker' || p.kind === 'bulkhead' ? p.kind : 'other';
+    var kind = p.kind === 'circuit-breaker' || p.kind === 'bulkhead' || p.kind === 'slo' ? p.kind : 'other';
     var root = el('div', 'card');
     root.setAttribute('data-policy', p.name);
     root.setAttribute('data-kind', p.kind);
@@ -174,6 +176,7 @@ const SCRIPT = `
       el('span', '', q, ' · ');
       field(q, 'rejected', 'rejectedTotal');
     }
+    if (kind === 'slo') card.objectives = el('div', 'objectives', root);
     var lat = el('div', 'lat', root);
     ['p50', 'p90', 'p99', 'p99.9', 'max'].forEach(function (label) {
       el('span', '', lat, label);
@@ -200,6 +203,37 @@ const SCRIPT = `
       return (120 - (h.length - 1 - i) * step).toFixed(1) + ',' + (29 - (v / max) * 27).toFixed(1);
     });
     card.spark.setAttribute('points', pts.join(' '));
+  }
+
+  // One line per objective: target, compliance, budget left (with a bar) and the alerts firing. Rebuilt
+  // each frame: an SLO has one or two objectives.
+  function objectives(card, list) {
+    var box = card.objectives;
+    while (box.firstChild) box.removeChild(box.firstChild);
+    list.forEach(function (o) {
+      var line = el('div', 'line', box);
+      line.setAttribute('data-objective', o.objective);
+      el('span', '', line, o.objective + ' ' + num(o.target * 100, 2) + ' % · compliance ');
+      el('b', '', line, pct(o.compliance * 100));
+      el('span', '', line, ' · budget left ');
+      el('b', '', line, pct(o.budgetRemaining * 100)).setAttribute('data-field', o.objective + 'Budget');
+      var bar = el('div', 'bar', box);
+      var left = Math.max(0, Math.min(1, o.budgetRemaining));
+      var fill = el('i', '', bar);
+      fill.style.width = (left * 100).toFixed(1) + '%';
+      fill.setAttribute('data-level', left <= 0.1 ? 'bad' : left <= 0.5 ? 'warn' : 'ok');
+      var firing = (o.alerts || []).filter(function (a) {
+        return a.firing;
+      });
+      var alerts = el('div', 'line', box);
+      alerts.setAttribute('data-field', o.objective + 'Alerts');
+      alerts.textContent = firing.length === 0
+        ? 'no burn-rate alert firing'
+        : 'firing: ' + firing.map(function (a) {
+            return a.name + ' (' + a.severity + ', burn ' + num(a.longBurnRate, 1) + 'x)';
+          }).join(', ');
+      alerts.setAttribute('data-level', firing.length === 0 ? 'ok' : 'bad');
+    });
   }
 
   function render(frame) {
@@ -240,6 +274,7 @@ const SCRIPT = `
         card.retryLine.hidden = !waiting;
         set(card, 'retryAfter', waiting ? ms(s.retryAfterMs) : '-');
       }
+      if (card.kind === 'slo') objectives(card, s.objectives || []);
       if (card.kind === 'bulkhead') {
         set(card, 'inflight', count(s.inflight));
         set(card, 'limit', count(s.limit));
@@ -321,6 +356,7 @@ export function renderPage(title: string): string {
 <p class="empty" id="empty" hidden>No policies registered.</p>
 <section id="breakers" hidden><h2>Circuit breakers</h2><div class="grid"></div></section>
 <section id="bulkheads" hidden><h2>Bulkheads</h2><div class="grid"></div></section>
+<section id="slos" hidden><h2>Service-level objectives</h2><div class="grid"></div></section>
 <section id="others" hidden><h2>Other policies</h2><div class="grid"></div></section>
 </main>
 <script>${SCRIPT}</script>

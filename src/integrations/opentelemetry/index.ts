@@ -13,6 +13,7 @@ import {
   checkRegistry,
   isBulkheadSnapshot,
   isCircuitSnapshot,
+  isSloSnapshot,
 } from '../../metrics/exporter-support.js';
 import type { PolicyRegistry } from '../../metrics/registry.js';
 import { checkMeter, type OpenTelemetryOptions, resolveOpenTelemetryOptions } from './options.js';
@@ -21,6 +22,10 @@ export type { OpenTelemetryOptions, ResolvedOpenTelemetryOptions } from './optio
 
 /** Attribute keys, in the `resilience.*` namespace. */
 export const ATTR_POLICY_NAME = 'resilience.policy.name';
+export const ATTR_SLO_OBJECTIVE = 'resilience.slo.objective';
+export const ATTR_SLO_ALERT = 'resilience.slo.alert';
+export const ATTR_SLO_SEVERITY = 'resilience.slo.alert.severity';
+export const ATTR_SLO_WINDOW = 'resilience.slo.window';
 export const ATTR_POLICY_KIND = 'resilience.policy.kind';
 export const ATTR_CALL_OUTCOME = 'resilience.call.outcome';
 export const ATTR_REJECTION_REASON = 'resilience.rejection.reason';
@@ -180,8 +185,28 @@ class Exporter implements OpenTelemetryExporter {
       '{call}',
       'Calls the bulkhead queue can hold.',
     );
+    const sloBudget = gauge(
+      'resilience.slo.error_budget.remaining',
+      '1',
+      'Share of the error budget left over the SLO window (1 untouched, 0 spent, below 0 overspent).',
+    );
+    const sloCompliance = gauge(
+      'resilience.slo.compliance',
+      '1',
+      'Good events / events over the SLO window.',
+    );
+    const sloBurn = gauge(
+      'resilience.slo.burn_rate',
+      '1',
+      "How many times faster than allowed the error budget burns, over an alert's long or short window.",
+    );
+    const sloAlert = gauge('resilience.slo.alert.active', '1', 'Burn-rate alert firing (1) or not (0).');
     this.instrumentNames = Object.freeze(names);
     this.#observables = [
+      sloBudget,
+      sloCompliance,
+      sloBurn,
+      sloAlert,
       rejections,
       retries,
       giveUps,
@@ -244,6 +269,18 @@ class Exporter implements OpenTelemetryExporter {
           number(result, bulkheadCalls, s.queued, { ...base, [ATTR_BULKHEAD_CALL_STATE]: 'queued' });
           number(result, bulkheadLimit, s.limit, base);
           number(result, queueLimit, s.queueCapacity, base);
+        } else if (isSloSnapshot(s)) {
+          for (const o of s.objectives) {
+            const ob = { ...base, [ATTR_SLO_OBJECTIVE]: o.objective };
+            number(result, sloBudget, o.budgetRemaining, ob);
+            number(result, sloCompliance, o.compliance, ob);
+            for (const a of o.alerts) {
+              const ab = { ...ob, [ATTR_SLO_ALERT]: a.name };
+              number(result, sloBurn, a.longBurnRate, { ...ab, [ATTR_SLO_WINDOW]: 'long' });
+              number(result, sloBurn, a.shortBurnRate, { ...ab, [ATTR_SLO_WINDOW]: 'short' });
+              number(result, sloAlert, a.firing ? 1 : 0, { ...ab, [ATTR_SLO_SEVERITY]: a.severity });
+            }
+          }
         }
       }
     };

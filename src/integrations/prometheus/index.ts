@@ -6,6 +6,7 @@ import {
   checkRegistry,
   isBulkheadSnapshot,
   isCircuitSnapshot,
+  isSloSnapshot,
 } from '../../metrics/exporter-support.js';
 import type { SnapshotBase } from '../../metrics/observable.js';
 import type { PolicyRegistry } from '../../metrics/registry.js';
@@ -277,6 +278,57 @@ class Exporter implements PrometheusExporter {
       gauge('bulkhead_queue_capacity', 'Calls the bulkhead queue can hold.', ['policy'], (set, s) => {
         if (isBulkheadSnapshot(s)) set({ policy: s.name }, s.queueCapacity);
       });
+      gauge(
+        'slo_error_budget_remaining_ratio',
+        'Share of the error budget left over the SLO window (1 untouched, 0 spent, below 0 overspent).',
+        ['policy', 'objective'],
+        (set, s) => {
+          if (isSloSnapshot(s))
+            for (const o of s.objectives) set({ policy: s.name, objective: o.objective }, o.budgetRemaining);
+        },
+      );
+      gauge(
+        'slo_compliance_ratio',
+        'Good events / events over the SLO window.',
+        ['policy', 'objective'],
+        (set, s) => {
+          if (isSloSnapshot(s))
+            for (const o of s.objectives) set({ policy: s.name, objective: o.objective }, o.compliance);
+        },
+      );
+      gauge(
+        'slo_burn_rate',
+        "How many times faster than allowed the error budget burns, over an alert's long or short window.",
+        ['policy', 'objective', 'alert', 'window'],
+        (set, s) => {
+          if (!isSloSnapshot(s)) return;
+          for (const o of s.objectives) {
+            for (const a of o.alerts) {
+              set({ policy: s.name, objective: o.objective, alert: a.name, window: 'long' }, a.longBurnRate);
+              set(
+                { policy: s.name, objective: o.objective, alert: a.name, window: 'short' },
+                a.shortBurnRate,
+              );
+            }
+          }
+        },
+      );
+      gauge(
+        'slo_alert_firing',
+        'Burn-rate alert firing (1) or not (0).',
+        ['policy', 'objective', 'alert', 'severity'],
+        (set, s) => {
+          if (!isSloSnapshot(s)) return;
+          for (const o of s.objectives) {
+            for (const a of o.alerts) {
+              set(
+                { policy: s.name, objective: o.objective, alert: a.name, severity: a.severity },
+                a.firing ? 1 : 0,
+              );
+            }
+          }
+        },
+      );
     } catch (error) {
       for (const name of this.#names) this.#unregister(name);
       throw error;

@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it, vi } from 'vitest';
-import { bulkhead, circuitBreaker, pipeline, policyRegistry, retry, timeout } from '../../../src/index.js';
+import {
+  bulkhead,
+  circuitBreaker,
+  pipeline,
+  policyRegistry,
+  retry,
+  slo,
+  timeout,
+} from '../../../src/index.js';
 import { dashboard } from '../../../src/integrations/dashboard/index.js';
 import { deferred } from '../../helpers.js';
 
@@ -33,7 +41,13 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       failureRateThreshold: 0.9,
     });
     const pool = bulkhead({ name: 'payments-pool', limit: 4, queue: 8 });
+    const objective = slo({
+      name: 'checkout-slo',
+      availability: 0.99,
+      latency: { thresholdMs: 500, target: 0.99 },
+    });
     const payments = pipeline(
+      objective,
       retry({ name: 'payments-retry', maxRetries: 1, backoff: 1 }),
       breaker,
       pool,
@@ -112,6 +126,15 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       expect(await page.getAttribute(`${poolCard}`, 'data-kind')).toBe('bulkhead');
       expect(await page.locator('[data-kind="retry"]').count()).toBe(1);
       expect(await page.locator('[data-kind="timeout"]').count()).toBe(1);
+
+      // The SLO card: each objective with its compliance and error budget, and the alerts firing.
+      const sloCard = '[data-policy="checkout-slo"]';
+      await page.waitForSelector(`#slos ${sloCard}`);
+      await expect.poll(() => text(sloCard, 'availabilityBudget'), poll).toMatch(/^-?\d+\.\d %$/);
+      expect(await page.textContent(`${sloCard} [data-objective="latency"]`)).toContain('latency 99.00 %');
+      expect(await page.textContent(`${sloCard} [data-field="availabilityAlerts"]`)).toMatch(
+        /^(firing: .+|no burn-rate alert firing)$/,
+      );
 
       // Force the breaker open: the page follows within a frame or two.
       breaker.open(60_000);

@@ -20,6 +20,7 @@ import {
   pipeline,
   policyRegistry,
   retry,
+  slo,
   timeout,
 } from '../../../src/index.js';
 import { registerOpenTelemetry } from '../../../src/integrations/opentelemetry/index.js';
@@ -212,6 +213,36 @@ describe('OpenTelemetry exporter, read by the SDK', () => {
     held[1]!.resolve('b');
     held[2]!.resolve('c');
     await Promise.all(calls);
+  });
+
+  it('observes SLO error budgets, compliance, burn rates and alerts', async () => {
+    const { clock, registry, collect } = setup();
+    const objective = slo({
+      name: 'checkout',
+      availability: 0.9,
+      resolutionMs: 1_000,
+      windowMs: 60_000,
+      alerts: [{ name: 'fast', longWindowMs: 10_000, shortWindowMs: 2_000, burnRate: 2 }],
+      clock,
+    });
+    registry.add(objective);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100);
+      objective.record(i < 5 ? 'success' : 'failure', 1);
+    }
+    clock.advance(1_000);
+    const rm = await collect();
+    const base = { 'resilience.policy.name': 'checkout', 'resilience.slo.objective': 'availability' };
+    expect(point(rm, 'resilience.slo.error_budget.remaining', base)).toBeCloseTo(-4, 10);
+    expect(point(rm, 'resilience.slo.compliance', base)).toBe(0.5);
+    expect(
+      point(rm, 'resilience.slo.burn_rate', {
+        ...base,
+        'resilience.slo.alert': 'fast',
+        'resilience.slo.window': 'long',
+      }),
+    ).toBeCloseTo(5, 10);
+    expect(point(rm, 'resilience.slo.alert.active', { ...base, 'resilience.slo.alert': 'fast' })).toBe(1);
   });
 
   it('counts retries, give-ups and fallbacks, with zero points for registered policies', async () => {

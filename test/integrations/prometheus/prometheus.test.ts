@@ -12,6 +12,7 @@ import {
   pipeline,
   policyRegistry,
   retry,
+  slo,
   timeout,
 } from '../../../src/index.js';
 import { registerPrometheus } from '../../../src/integrations/prometheus/index.js';
@@ -177,6 +178,40 @@ describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
     held[1]!.resolve('b');
     held[2]!.resolve('c');
     await Promise.all(calls);
+  });
+
+  it('reports SLO error budgets, compliance, burn rates and alerts from the snapshot', async () => {
+    const { clock, registry, scrape } = await setup();
+    const objective = slo({
+      name: 'checkout',
+      availability: 0.9,
+      resolutionMs: 1_000,
+      windowMs: 60_000,
+      alerts: [{ name: 'fast', longWindowMs: 10_000, shortWindowMs: 2_000, burnRate: 2 }],
+      clock,
+    });
+    registry.add(objective);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100);
+      objective.record(i < 5 ? 'success' : 'failure', 1);
+    }
+    clock.advance(1_000);
+    const m = await scrape();
+    expect(
+      value(m, 'breakwater_slo_error_budget_remaining_ratio', {
+        policy: 'checkout',
+        objective: 'availability',
+      }),
+    ).toBeCloseTo(-4, 10);
+    expect(
+      value(m, 'breakwater_slo_compliance_ratio', { policy: 'checkout', objective: 'availability' }),
+    ).toBe(0.5);
+    expect(
+      value(m, 'breakwater_slo_burn_rate', { policy: 'checkout', alert: 'fast', window: 'long' }),
+    ).toBeCloseTo(5, 10);
+    expect(
+      value(m, 'breakwater_slo_alert_firing', { policy: 'checkout', alert: 'fast', severity: 'page' }),
+    ).toBe(1);
   });
 
   it('counts retries, give-ups, fallbacks and every event type', async () => {

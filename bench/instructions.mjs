@@ -24,10 +24,6 @@ const policies = {
     strategy: 'cooperative',
     clock: { now: () => 0, setTimer: () => 0, clearTimer: () => {} },
   }),
-  breakerev: (() => {
-    const b = bw.circuitBreaker();
-    return b;
-  })(),
   taggr: bw.timeout(1000),
   p4coop: bw.pipeline(
     bw.retry(),

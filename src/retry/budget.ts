@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { resolveClock } from '../core/common-options.js';
 import { checkKeys, number } from '../core/options.js';
+import { RollingCounts } from '../core/rolling-counts.js';
 
 /**
  * Caps retries (and hedges) across every policy that shares it, so a downstream outage cannot turn
@@ -47,6 +48,9 @@ export interface TokenBudgetOptions {
 }
 
 const BUCKETS = 10;
+/** Counters of the ratio budget's window. */
+const REQUESTS = 0;
+const RETRIES = 1;
 
 /**
  * Finagle-style budget: over a sliding window, retries <= ratio x first attempts + minPerSecond x
@@ -78,70 +82,47 @@ class RatioBudget implements RetryBudget {
   readonly kind = 'ratio';
   readonly #ratio: number;
   readonly #reserve: number;
-  readonly #bucketMs: number;
   readonly #clock: Clock;
-  readonly #requests = new Float64Array(BUCKETS);
-  readonly #retries = new Float64Array(BUCKETS);
-  #requestTotal = 0;
-  #retryTotal = 0;
-  #epoch = Number.NEGATIVE_INFINITY;
+  readonly #window: RollingCounts;
   #denied = 0;
 
   constructor(ratio: number, minPerSecond: number, windowMs: number, clock: Clock) {
     this.#ratio = ratio;
     this.#reserve = (minPerSecond * windowMs) / 1000;
-    this.#bucketMs = windowMs / BUCKETS;
+    this.#window = new RollingCounts(2, BUCKETS, windowMs / BUCKETS);
     this.#clock = clock;
   }
 
-  #current(): number {
-    const epoch = Math.floor(this.#clock.now() / this.#bucketMs);
-    const steps = epoch - this.#epoch;
-    if (steps >= BUCKETS) {
-      this.#requests.fill(0);
-      this.#retries.fill(0);
-      this.#requestTotal = this.#retryTotal = 0;
-    } else {
-      for (let e = this.#epoch + 1; e <= epoch; e++) {
-        const i = e % BUCKETS;
-        this.#requestTotal -= this.#requests[i]!;
-        this.#retryTotal -= this.#retries[i]!;
-        this.#requests[i] = this.#retries[i] = 0;
-      }
-    }
-    if (steps > 0) this.#epoch = epoch;
-    return this.#epoch % BUCKETS;
-  }
-
   #available(): number {
-    return Math.floor(this.#ratio * this.#requestTotal + this.#reserve - this.#retryTotal);
+    const t = this.#window.totals;
+    return Math.floor(this.#ratio * t[REQUESTS]! + this.#reserve - t[RETRIES]!);
   }
 
   recordRequest(): void {
-    this.#requests[this.#current()]!++;
-    this.#requestTotal++;
+    this.#window.advance(this.#clock.now());
+    this.#window.add(REQUESTS);
   }
 
   recordOutcome(): void {}
 
   tryRetry(): boolean {
-    const i = this.#current();
+    this.#window.advance(this.#clock.now());
     if (this.#available() < 1) {
       this.#denied++;
       return false;
     }
-    this.#retries[i]!++;
-    this.#retryTotal++;
+    this.#window.add(RETRIES);
     return true;
   }
 
   snapshot(): RetryBudgetSnapshot {
-    this.#current();
+    const w = this.#window;
+    w.advance(this.#clock.now());
     return {
       kind: this.kind,
       available: Math.max(0, this.#available()),
-      requests: this.#requestTotal,
-      retries: this.#retryTotal,
+      requests: w.totals[REQUESTS]!,
+      retries: w.totals[RETRIES]!,
       denied: this.#denied,
     };
   }

@@ -1,51 +1,25 @@
-/**
- * Requests and accepts of the last `durationMs`, in `buckets` equal buckets with running totals: the
- * state of client-side adaptive throttling, with no clock or random source (every method that depends
- * on time takes `now`).
- *
- * Buckets rotate lazily from the clock: moving to a later bucket clears every bucket skipped on the way,
- * so after an idle gap longer than the window nothing stale is counted. O(1) amortised per call (a
- * rotation clears each bucket at most once per window; a longer gap clears them all at once).
- */
-export class ThrottleWindow {
-  readonly durationMs: number;
-  readonly buckets: number;
-  readonly bucketMs: number;
-  /** Totals over the window. */
-  requests = 0;
-  accepts = 0;
-  readonly #requests: Float64Array;
-  readonly #accepts: Float64Array;
-  /** Absolute index (floor(now / bucketMs)) of the current bucket, and its slot in the ring. */
-  epoch = Number.NEGATIVE_INFINITY;
-  #slot = 0;
+import { RollingCounts } from '../core/rolling-counts.js';
 
+const REQUESTS = 0;
+const ACCEPTS = 1;
+
+/**
+ * Requests and accepts of the last `durationMs`, in `buckets` equal buckets: the state of client-side
+ * adaptive throttling, with no clock or random source (every method that depends on time takes `now`).
+ */
+export class ThrottleWindow extends RollingCounts {
   constructor(durationMs: number, buckets: number) {
-    this.durationMs = durationMs;
-    this.buckets = buckets;
-    this.bucketMs = durationMs / buckets;
-    this.#requests = new Float64Array(buckets);
-    this.#accepts = new Float64Array(buckets);
+    super(2, buckets, durationMs / buckets);
   }
 
-  advance(now: number): void {
-    const epoch = Math.floor(now / this.bucketMs);
-    const steps = epoch - this.epoch;
-    if (steps <= 0) return;
-    if (steps >= this.buckets) {
-      this.#requests.fill(0);
-      this.#accepts.fill(0);
-      this.requests = this.accepts = 0;
-    } else {
-      for (let e = this.epoch + 1; e <= epoch; e++) {
-        const i = this.#ring(e);
-        this.requests -= this.#requests[i]!;
-        this.accepts -= this.#accepts[i]!;
-        this.#requests[i] = this.#accepts[i] = 0;
-      }
-    }
-    this.epoch = epoch;
-    this.#slot = this.#ring(epoch);
+  /** Requests in the window, local rejections included. */
+  get requests(): number {
+    return this.totals[REQUESTS]!;
+  }
+
+  /** Accepts by the backend in the window. */
+  get accepts(): number {
+    return this.totals[ACCEPTS]!;
   }
 
   /**
@@ -53,14 +27,14 @@ export class ThrottleWindow {
    * as of the last `advance`.
    */
   probability(k: number, padding: number): number {
-    const excess = this.requests - k * this.accepts;
-    return excess <= 0 ? 0 : excess / (this.requests + padding);
+    const requests = this.totals[REQUESTS]!;
+    const excess = requests - k * this.totals[ACCEPTS]!;
+    return excess <= 0 ? 0 : excess / (requests + padding);
   }
 
   /** Counts a request (sent or rejected locally) in the current bucket. */
   addRequest(): void {
-    this.#requests[this.#slot]!++;
-    this.requests++;
+    this.add(REQUESTS);
   }
 
   /**
@@ -68,21 +42,11 @@ export class ThrottleWindow {
    * reading the clock again when each call ends would cost more than the few ms of age it corrects.
    */
   addAccept(): void {
-    this.#accepts[this.#slot]!++;
-    this.accepts++;
+    this.add(ACCEPTS);
   }
 
   /** Un-counts a request made in bucket `epoch`, if that bucket is still in the window. */
   removeRequest(epoch: number): void {
-    if (epoch > this.epoch || this.epoch - epoch >= this.buckets) return;
-    const i = this.#ring(epoch);
-    if (this.#requests[i]! <= 0) return;
-    this.#requests[i]!--;
-    this.requests--;
-  }
-
-  #ring(epoch: number): number {
-    const i = epoch % this.buckets;
-    return i < 0 ? i + this.buckets : i;
+    this.remove(REQUESTS, epoch);
   }
 }

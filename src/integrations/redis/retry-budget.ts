@@ -1,6 +1,7 @@
 import type { CircuitBreaker } from '../../circuit-breaker/index.js';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Subscribe } from '../../core/events.js';
+import { RollingCounts } from '../../core/rolling-counts.js';
 import type { RetryBudget, RetryBudgetSnapshot } from '../../retry/budget.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
 import {
@@ -51,6 +52,9 @@ export function redisRetryBudget(options: RedisRetryBudgetOptions): RedisRetryBu
 
 /** Buckets of both the local and the Redis window. */
 const BUCKETS = 10;
+/** Counters of the local window. */
+const REQUESTS = 0;
+const RETRIES = 1;
 
 class FleetBudget implements RedisRetryBudget {
   readonly kind = 'ratio';
@@ -64,14 +68,8 @@ class FleetBudget implements RedisRetryBudget {
   readonly #keys: readonly [string, string];
   /** Retries the whole fleet may always make over the window. */
   readonly #reserve: number;
-  readonly #bucketMs: number;
-
-  // This replica's own window, for decisions when the fleet's totals are stale.
-  readonly #requests = new Float64Array(BUCKETS);
-  readonly #retries = new Float64Array(BUCKETS);
-  #requestTotal = 0;
-  #retryTotal = 0;
-  #epoch = Number.NEGATIVE_INFINITY;
+  /** This replica's own window, for decisions when the fleet's totals are stale. */
+  readonly #window: RollingCounts;
 
   // Counts not in Redis yet: pending (since the last flush) and in flight (being flushed).
   #pendingRequests = 0;
@@ -101,16 +99,15 @@ class FleetBudget implements RedisRetryBudget {
     const tag = `${options.prefix}{rb:${options.name}}`;
     this.#keys = [`${tag}:window`, `${tag}:replicas`];
     this.#reserve = (options.minPerSecond * options.windowMs) / 1_000;
-    this.#bucketMs = options.windowMs / BUCKETS;
+    this.#window = new RollingCounts(2, BUCKETS, options.windowMs / BUCKETS);
     this.ready = this.sync().then(() => this.#arm());
   }
 
   // --- RetryBudget --------------------------------------------------------------------------------
 
   recordRequest(): void {
-    const i = this.#rotate();
-    this.#requests[i]!++;
-    this.#requestTotal++;
+    this.#rotate();
+    this.#window.add(REQUESTS);
     if (this.#pendingRequests + this.#pendingRetries === 0) this.#pendingSince = this.#clock.now();
     this.#pendingRequests++;
   }
@@ -118,13 +115,12 @@ class FleetBudget implements RedisRetryBudget {
   recordOutcome(): void {}
 
   tryRetry(): boolean {
-    const i = this.#rotate();
+    this.#rotate();
     if (this.#available() < 1) {
       this.#denied++;
       return false;
     }
-    this.#retries[i]!++;
-    this.#retryTotal++;
+    this.#window.add(RETRIES);
     if (this.#pendingRequests + this.#pendingRetries === 0) this.#pendingSince = this.#clock.now();
     this.#pendingRetries++;
     return true;
@@ -147,27 +143,12 @@ class FleetBudget implements RedisRetryBudget {
     }
     // Redis unheard of for a whole window: this replica's own window and its share of the reserve.
     const replicas = f?.replicas ?? 1;
-    return ratio * this.#requestTotal + this.#reserve / replicas - this.#retryTotal;
+    const t = this.#window.totals;
+    return ratio * t[REQUESTS]! + this.#reserve / replicas - t[RETRIES]!;
   }
 
-  /** Rotates the local window to now (lazily: buckets that went by are cleared); returns the current bucket. */
-  #rotate(): number {
-    const epoch = Math.floor(this.#clock.now() / this.#bucketMs);
-    const steps = epoch - this.#epoch;
-    if (steps >= BUCKETS) {
-      this.#requests.fill(0);
-      this.#retries.fill(0);
-      this.#requestTotal = this.#retryTotal = 0;
-    } else {
-      for (let e = this.#epoch + 1; e <= epoch; e++) {
-        const i = e % BUCKETS;
-        this.#requestTotal -= this.#requests[i]!;
-        this.#retryTotal -= this.#retries[i]!;
-        this.#requests[i] = this.#retries[i] = 0;
-      }
-    }
-    if (steps > 0) this.#epoch = epoch;
-    return ((this.#epoch % BUCKETS) + BUCKETS) % BUCKETS;
+  #rotate(): void {
+    this.#window.advance(this.#clock.now());
   }
 
   // --- Sync ---------------------------------------------------------------------------------------
@@ -205,7 +186,7 @@ class FleetBudget implements RedisRetryBudget {
     this.#flushingRequests = requests;
     this.#flushingRetries = retries;
     const o = this.#o;
-    const args = [this.#bucketMs, BUCKETS, requests, retries, o.replicaId];
+    const args = [this.#window.bucketMs, BUCKETS, requests, retries, o.replicaId];
     const pending = this.#guard.run('sync', (client) => runScript(client, BUDGET_SYNC, this.#keys, args));
     if (!(pending instanceof Promise)) {
       this.#restore(requests, retries, since);
@@ -248,8 +229,8 @@ class FleetBudget implements RedisRetryBudget {
     return {
       kind: this.kind,
       available: Math.max(0, Math.floor(this.#available())),
-      requests: fresh ? f.requests + unflushedRequests : this.#requestTotal,
-      retries: fresh ? f.retries + unflushedRetries : this.#retryTotal,
+      requests: fresh ? f.requests + unflushedRequests : this.#window.totals[REQUESTS]!,
+      retries: fresh ? f.retries + unflushedRetries : this.#window.totals[RETRIES]!,
       denied: this.#denied,
       source: fresh ? 'fleet' : 'local',
       replicas: f?.replicas ?? 1,

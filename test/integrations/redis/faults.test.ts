@@ -16,15 +16,9 @@ import {
   redisRateLimiter,
   redisRetryBudget,
 } from '../../../src/integrations/redis/index.js';
-import { connect, findRedis, type RedisServer, startRedis, until, waitForStatus } from './redis-server.js';
+import { connect, findRedisFor, type RedisServer, startRedis, until, waitForStatus } from './redis-server.js';
 
-const bin = findRedis();
-if (bin === undefined) {
-  console.warn(
-    'test/integrations/redis: no redis-server binary found (looked in $REDIS_SERVER, /usr/bin, /usr/local/bin): ' +
-      'the Redis fault tests are SKIPPED. Install redis-server to run them.',
-  );
-}
+const bin = findRedisFor('the Redis fault tests');
 
 /** Generous bounds for real servers on a loaded CI machine (waits, not measurements). */
 const BOUND_MS = 5_000;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreaker } from '../../../src/index.js';
 import {
   type FleetApplyEvent,
@@ -8,21 +8,17 @@ import {
   type FleetTripEvent,
   fleetBreaker,
 } from '../../../src/integrations/redis/index.js';
-import { connect, findRedis, type RedisServer, startRedis, until } from './redis-server.js';
+import { findRedisFor, redisSuite, until } from './redis-server.js';
 
-const bin = findRedis();
-if (bin === undefined) {
-  console.warn(
-    'test/integrations/redis: no redis-server binary found (looked in $REDIS_SERVER, /usr/bin, /usr/local/bin): ' +
-      'the fleet breaker tests are SKIPPED. Install redis-server to run them.',
-  );
-}
+const bin = findRedisFor('the fleet breaker tests');
 
 interface Replica {
   readonly breaker: CircuitBreaker;
   readonly fleet: FleetBreaker;
   readonly applied: FleetApplyEvent[];
   readonly trips: FleetTripEvent[];
+  /** Its subscriber connection, when it has one. */
+  readonly subscriber: Redis | undefined;
 }
 
 /** How long a replica may take to hear a transition: generous, for a loaded CI machine. */
@@ -31,30 +27,8 @@ const BOUND_MS = 2_000;
 describe.skipIf(bin === undefined)(
   `fleetBreaker against a real Redis${bin === undefined ? ' (SKIPPED: no redis-server)' : ''}`,
   () => {
-    let server: RedisServer;
-    let admin: Redis;
-    const clients: Redis[] = [];
-    const fleets: FleetBreaker[] = [];
-    let n = 0;
-
-    beforeAll(async () => {
-      server = await startRedis(bin!);
-      admin = connect(server);
-    });
-    afterAll(async () => {
-      admin.disconnect();
-      await server.stop();
-    });
-    afterEach(() => {
-      for (const f of fleets.splice(0)) f.close();
-      for (const c of clients.splice(0)) c.disconnect();
-    });
-
-    function client(): Redis {
-      const c = connect(server);
-      clients.push(c);
-      return c;
-    }
+    const redis = redisSuite(bin!);
+    const client = () => redis.client();
 
     /** A replica: its own breaker, its own command client and subscriber connection. */
     async function replica(
@@ -65,22 +39,23 @@ describe.skipIf(bin === undefined)(
       const breaker = circuitBreaker({ name, ...breakerOptions });
       const { pubsub = true, ...rest } = options;
       const c = client();
+      const subscriber = pubsub ? client() : undefined;
       const fleet = fleetBreaker(breaker, {
         client: c,
-        ...(pubsub ? { subscriber: client() } : {}),
+        ...(subscriber === undefined ? {} : { subscriber }),
         syncIntervalMs: 50,
         redisTimeoutMs: 500,
         ...rest,
       });
-      fleets.push(fleet);
+      redis.closeAfter(fleet);
       const applied: FleetApplyEvent[] = [];
       const trips: FleetTripEvent[] = [];
       fleet.onApply((e) => applied.push(e));
       fleet.onTrip((e) => trips.push(e));
       await fleet.ready;
-      return { breaker, fleet, applied, trips };
+      return { breaker, fleet, applied, trips, subscriber };
     }
-    const unique = () => `circuit-${++n}`;
+    const unique = () => redis.unique('circuit');
 
     it('replicas see each other open within a bounded delay, for the remaining break', async () => {
       const name = unique();
@@ -188,7 +163,7 @@ describe.skipIf(bin === undefined)(
           'publishes done',
         );
         await Promise.all([a.fleet.sync(), b.fleet.sync()]);
-        const stored = await admin.hget(`breakwater:{cb:${name}}:meta`, 'state');
+        const stored = await redis.admin.hget(`breakwater:{cb:${name}}:meta`, 'state');
         await until(() => a.breaker.state === b.breaker.state, BOUND_MS, `round ${round} converged`);
         expect(a.breaker.state).toBe(stored);
       }
@@ -226,7 +201,7 @@ describe.skipIf(bin === undefined)(
       for (const r of others)
         expect(r.applied.at(-1)).toMatchObject({ state: 'open', reason: 'fleet-failure-rate' });
       // The transition cleared the fleet's window: a closed period starts from zero.
-      expect(await admin.exists(`breakwater:{cb:${name}}:window`)).toBe(0);
+      expect(await redis.admin.exists(`breakwater:{cb:${name}}:window`)).toBe(0);
     });
 
     it('drops counts made under a fleet state the replica had not heard of yet', async () => {
@@ -250,12 +225,12 @@ describe.skipIf(bin === undefined)(
     it('close() detaches: no listener, timer or subscription is left', async () => {
       const name = unique();
       const a = await replica(name);
-      const sub = clients.at(-1)!;
+      const sub = a.subscriber!;
       expect(sub.listenerCount('message')).toBe(1);
       a.fleet.close();
       expect(sub.listenerCount('message')).toBe(0);
       await until(() => a.fleet.snapshot().subscribed === false, BOUND_MS, 'unsubscribed');
-      const [, subscribers] = (await admin.pubsub('NUMSUB', a.fleet.channel)) as [string, number];
+      const [, subscribers] = (await redis.admin.pubsub('NUMSUB', a.fleet.channel)) as [string, number];
       expect(subscribers).toBe(0);
       // The breaker is the user's: it keeps working, detached.
       a.breaker.open(1_000);

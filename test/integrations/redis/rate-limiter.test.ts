@@ -1,22 +1,15 @@
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type PolicyEvent, pipeline, RateLimitedError, TimeoutError } from '../../../src/index.js';
 import {
   type RedisErrorEvent,
-  type RedisRateLimiter,
   type RedisRateLimitPermit,
   type RedisRateLimitRejectEvent,
   redisRateLimiter,
 } from '../../../src/integrations/redis/index.js';
-import { connect, findRedis, type RedisServer, startRedis, until } from './redis-server.js';
+import { findRedisFor, redisSuite, until } from './redis-server.js';
 
-const bin = findRedis();
-if (bin === undefined) {
-  console.warn(
-    'test/integrations/redis: no redis-server binary found (looked in $REDIS_SERVER, /usr/bin, /usr/local/bin): ' +
-      'the Redis rate limiter tests are SKIPPED. Install redis-server to run them.',
-  );
-}
+const bin = findRedisFor('the Redis rate limiter tests');
 
 /** Redis's own clock, ms: the limiter's decisions are made on it. */
 async function redisNow(client: Redis): Promise<number> {
@@ -27,36 +20,12 @@ async function redisNow(client: Redis): Promise<number> {
 describe.skipIf(bin === undefined)(
   `redisRateLimiter against a real Redis${bin === undefined ? ' (SKIPPED: no redis-server)' : ''}`,
   () => {
-    let server: RedisServer;
-    let admin: Redis;
-    const clients: Redis[] = [];
-    const limiters: RedisRateLimiter[] = [];
-    let n = 0;
-
-    beforeAll(async () => {
-      server = await startRedis(bin!);
-      admin = connect(server);
-    });
-    afterAll(async () => {
-      admin.disconnect();
-      await server.stop();
-    });
-    afterEach(() => {
-      for (const l of limiters.splice(0)) l.close();
-      for (const c of clients.splice(0)) c.disconnect();
-    });
-
-    function client(): Redis {
-      const c = connect(server);
-      clients.push(c);
-      return c;
-    }
+    const redis = redisSuite(bin!);
+    const client = () => redis.client();
     function limiter(options: Omit<Parameters<typeof redisRateLimiter>[0], 'client'>, c = client()) {
-      const l = redisRateLimiter({ client: c, ...options });
-      limiters.push(l);
-      return l;
+      return redis.closeAfter(redisRateLimiter({ client: c, ...options }));
     }
-    const unique = () => `limit-${++n}`;
+    const unique = () => redis.unique('limit');
 
     it('grants the burst, then rejects with the time until the next permit', async () => {
       // One permit per 10 minutes after a burst of 5: no refill can happen during the test.
@@ -96,7 +65,7 @@ describe.skipIf(bin === undefined)(
       expect(await l.tryAcquire('a')).toBeInstanceOf(RateLimitedError);
       expect(await l.tryAcquire('b')).toMatchObject({ key: 'b', source: 'redis' });
       // The key holds the next permit's time and expires when it is reached.
-      const ttl = await admin.pttl(`breakwater:rl:${name}:k:a`);
+      const ttl = await redis.admin.pttl(`breakwater:rl:${name}:k:a`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(600_000);
     });
@@ -139,12 +108,12 @@ describe.skipIf(bin === undefined)(
 
     it('runs the script by its SHA and reloads it after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {
       const l = limiter({ name: unique(), ratePerSecond: 1_000, discoverReplicas: false });
-      await admin.script('FLUSH');
-      await admin.config('RESETSTAT');
+      await redis.admin.script('FLUSH');
+      await redis.admin.config('RESETSTAT');
       // Unknown script: EVALSHA fails with NOSCRIPT, EVAL runs and caches it; then EVALSHA alone.
       expect(await l.tryAcquire()).toMatchObject({ source: 'redis' });
       expect(await l.tryAcquire()).toMatchObject({ source: 'redis' });
-      const info = await admin.info('commandstats');
+      const info = await redis.admin.info('commandstats');
       expect(info).toMatch(/cmdstat_evalsha:calls=2,.*failed_calls=1/);
       expect(info).toMatch(/cmdstat_eval:calls=1,/);
       expect(l.snapshot().redis.failures).toBe(0);
@@ -160,7 +129,7 @@ describe.skipIf(bin === undefined)(
       const fleet = Array.from({ length: replicas }, () =>
         limiter({ name, ratePerSecond, burst, discoverReplicas: false, redisTimeoutMs: 2_000 }),
       );
-      const start = await redisNow(admin);
+      const start = await redisNow(redis.admin);
       const results = await Promise.all(
         fleet.flatMap((l) =>
           Array.from({ length: callers }, async () => {
@@ -176,7 +145,7 @@ describe.skipIf(bin === undefined)(
           }),
         ),
       );
-      const end = await redisNow(admin);
+      const end = await redisNow(redis.admin);
       const admitted = results.reduce((a, b) => a + b, 0);
       // Every decision was taken on Redis's clock within [start, end]: GCRA grants at most
       // burst + span x rate there. The tolerance of one permit covers the microsecond rounding of TIME.
@@ -207,9 +176,7 @@ describe.skipIf(bin === undefined)(
       async function unreachable(): Promise<Redis> {
         const { freePort } = await import('./redis-server.js');
         const port = await freePort();
-        const c = connect({ ...server, port } as RedisServer);
-        clients.push(c);
-        return c;
+        return redis.client({ port });
       }
 
       it("'local-share' admits this replica's share of rate and burst", async () => {
@@ -266,7 +233,7 @@ describe.skipIf(bin === undefined)(
       const probe = client();
       await probe.ping();
       // Every client's commands wait for 1 s; the pause is active once this reply arrives.
-      await admin.client('PAUSE', 1_000, 'ALL');
+      await redis.admin.client('PAUSE', 1_000, 'ALL');
       let answered = false;
       const ping = probe.ping().then(() => {
         answered = true;

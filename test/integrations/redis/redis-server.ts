@@ -8,11 +8,27 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** The redis-server binary, or undefined when Redis is not installed. */
 export function findRedis(): string | undefined {
   const candidates = [process.env.REDIS_SERVER, '/usr/bin/redis-server', '/usr/local/bin/redis-server'];
   return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
+}
+
+/**
+ * The redis-server binary for a test file, or undefined after a warning naming the tests that are
+ * skipped: tests of a real server skip only when the binary is missing, and say so.
+ */
+export function findRedisFor(tests: string): string | undefined {
+  const bin = findRedis();
+  if (bin === undefined) {
+    console.warn(
+      'test/integrations/redis: no redis-server binary found (looked in $REDIS_SERVER, /usr/bin, /usr/local/bin): ' +
+        `${tests} are SKIPPED. Install redis-server to run them.`,
+    );
+  }
+  return bin;
 }
 
 export function freePort(): Promise<number> {
@@ -136,4 +152,58 @@ export async function until(check: () => boolean, withinMs = 5_000, what = 'cond
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+export interface RedisSuite {
+  readonly server: RedisServer;
+  /** A client to inspect and steer the server with, open for the whole suite. */
+  readonly admin: Redis;
+  /** A new client (options as for `connect`), disconnected after the test. */
+  client(options?: RedisOptions): Redis;
+  /** Closes `x` after the test, before its clients disconnect. */
+  closeAfter<T extends { close(): void }>(x: T): T;
+  /** A name no other test of the suite has used. */
+  unique(prefix: string): string;
+}
+
+/**
+ * Registers the hooks of a suite run against one throwaway server: started before the suite and
+ * stopped after it; what a test opened through the suite is closed after that test.
+ */
+export function redisSuite(bin: string): RedisSuite {
+  let server: RedisServer | undefined;
+  let admin: Redis | undefined;
+  const clients: Redis[] = [];
+  const closing: { close(): void }[] = [];
+  let n = 0;
+  beforeAll(async () => {
+    server = await startRedis(bin);
+    admin = connect(server);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.stop();
+  });
+  afterEach(() => {
+    for (const x of closing.splice(0)) x.close();
+    for (const c of clients.splice(0)) c.disconnect();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get admin() {
+      return admin!;
+    },
+    client(options) {
+      const c = connect(server!, options);
+      clients.push(c);
+      return c;
+    },
+    closeAfter(x) {
+      closing.push(x);
+      return x;
+    },
+    unique: (prefix) => `${prefix}-${++n}`,
+  };
 }

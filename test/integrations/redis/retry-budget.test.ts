@@ -1,16 +1,9 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock, retry } from '../../../src/index.js';
 import { type RedisRetryBudget, redisRetryBudget } from '../../../src/integrations/redis/index.js';
-import { connect, findRedis, freePort, type RedisServer, startRedis } from './redis-server.js';
+import { findRedisFor, freePort, redisSuite } from './redis-server.js';
 
-const bin = findRedis();
-if (bin === undefined) {
-  console.warn(
-    'test/integrations/redis: no redis-server binary found (looked in $REDIS_SERVER, /usr/bin, /usr/local/bin): ' +
-      'the shared retry budget tests are SKIPPED. Install redis-server to run them.',
-  );
-}
+const bin = findRedisFor('the shared retry budget tests');
 
 function spend(budget: RedisRetryBudget, max = 1_000): number {
   let granted = 0;
@@ -21,38 +14,20 @@ function spend(budget: RedisRetryBudget, max = 1_000): number {
 describe.skipIf(bin === undefined)(
   `redisRetryBudget against a real Redis${bin === undefined ? ' (SKIPPED: no redis-server)' : ''}`,
   () => {
-    let server: RedisServer;
-    let admin: Redis;
-    const clients: Redis[] = [];
-    const budgets: RedisRetryBudget[] = [];
-    let n = 0;
-
-    beforeAll(async () => {
-      server = await startRedis(bin!);
-      admin = connect(server);
-    });
-    afterAll(async () => {
-      admin.disconnect();
-      await server.stop();
-    });
-    afterEach(() => {
-      for (const b of budgets.splice(0)) b.close();
-      for (const c of clients.splice(0)) c.disconnect();
-    });
+    const redis = redisSuite(bin!);
 
     async function budget(
       options: Omit<Parameters<typeof redisRetryBudget>[0], 'client'>,
-      port = server.port,
+      port = redis.server.port,
     ) {
-      const c = connect({ ...server, port } as RedisServer);
-      clients.push(c);
+      const c = redis.client({ port });
       // Syncs only when a test says so (the period is as long as the window).
       const b = redisRetryBudget({ client: c, syncIntervalMs: options.windowMs ?? 10_000, ...options });
-      budgets.push(b);
+      redis.closeAfter(b);
       await b.ready;
       return b;
     }
-    const unique = () => `budget-${++n}`;
+    const unique = () => redis.unique('budget');
 
     it("lets a replica retry on the fleet's requests, sharing the slack among replicas", async () => {
       const name = unique();
@@ -81,12 +56,12 @@ describe.skipIf(bin === undefined)(
 
     it('never calls Redis to decide a retry', async () => {
       const a = await budget({ name: unique(), ratio: 1, minPerSecond: 100 });
-      await admin.config('RESETSTAT');
+      await redis.admin.config('RESETSTAT');
       for (let i = 0; i < 200; i++) {
         a.recordRequest();
         a.tryRetry();
       }
-      const info = await admin.info('commandstats');
+      const info = await redis.admin.info('commandstats');
       expect(info).not.toMatch(/cmdstat_evalsha/);
       expect(info).not.toMatch(/cmdstat_eval:/);
     });

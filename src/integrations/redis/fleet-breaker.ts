@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CircuitBreaker, StateChangeEvent } from '../../circuit-breaker/index.js';
-import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import type { Disposer, Subscribe } from '../../core/events.js';
 import { Emitter } from '../../core/events.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
@@ -12,6 +12,7 @@ import {
   resolveFleetBreakerOptions,
 } from './options.js';
 import { BREAKER_SYNC, PUBLISH, runScript } from './scripts.js';
+import { SyncLoop } from './sync-loop.js';
 
 /** A state as the fleet shares it: half-open is local (each replica probes for itself). */
 export type FleetState = 'open' | 'closed' | 'isolated';
@@ -118,16 +119,6 @@ function parseMessage(raw: string): Message | null {
   return { epoch, ver: v, state, ms: d, origin, reason };
 }
 
-/** A bug of ours must not become an unhandled rejection in the user's process. */
-function warn(error: unknown): void {
-  process.emitWarning(
-    `breakwater: fleet breaker sync failed: ${error instanceof Error ? error.message : String(error)}`,
-    {
-      code: 'BW_REDIS_SYNC_ERROR',
-    },
-  );
-}
-
 class FleetSync implements FleetBreaker {
   readonly breaker: CircuitBreaker;
   readonly name: string;
@@ -173,15 +164,9 @@ class FleetSync implements FleetBreaker {
   #published = 0;
   #received = 0;
   #applied = 0;
-  #timer: TimerHandle = undefined;
-  #running: Promise<void> | null = null;
-  #next: Promise<void> | null = null;
+  readonly #sync: SyncLoop;
   #closed = false;
   readonly #disposers: Disposer[] = [];
-  readonly #tick = () => {
-    this.#timer = undefined;
-    void this.sync().then(() => this.#arm());
-  };
   readonly #onMessage = (channel: string, raw: string) => this.#message(channel, raw);
 
   constructor(breaker: CircuitBreaker, options: ResolvedFleetBreakerOptions) {
@@ -203,7 +188,8 @@ class FleetSync implements FleetBreaker {
     this.#seen = breaker.recorded;
     this.#seenAt = this.#clock.now();
     if (options.subscriber !== undefined) options.subscriber.on('message', this.#onMessage);
-    this.ready = this.sync().then(() => this.#arm());
+    this.#sync = new SyncLoop('fleet breaker', () => this.#syncOnce(), this.#clock, options.syncIntervalMs);
+    this.ready = this.#sync.start();
   }
 
   // --- Local transitions --------------------------------------------------------------------------
@@ -399,31 +385,8 @@ class FleetSync implements FleetBreaker {
 
   // --- Sync ---------------------------------------------------------------------------------------
 
-  #arm(): void {
-    if (this.#closed || this.#timer !== undefined) return;
-    this.#timer = this.#clock.setTimer(this.#tick, this.#o.syncIntervalMs);
-  }
-
   sync(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    const running = this.#running;
-    if (running === null) return this.#start();
-    // One sync at a time; a caller during a run gets the next one (it must see counts made until now).
-    this.#next ??= running.then(() => {
-      this.#next = null;
-      return this.#start();
-    });
-    return this.#next;
-  }
-
-  #start(): Promise<void> {
-    const run: Promise<void> = this.#syncOnce()
-      .catch(warn)
-      .finally(() => {
-        if (this.#running === run) this.#running = null;
-      });
-    this.#running = run;
-    return run;
+    return this.#sync.sync();
   }
 
   async #syncOnce(): Promise<void> {
@@ -586,8 +549,7 @@ class FleetSync implements FleetBreaker {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
-    this.#timer = undefined;
+    this.#sync.close();
     for (const dispose of this.#disposers) dispose();
     this.#disposers.length = 0;
     this.#releaseRemoteIsolation();

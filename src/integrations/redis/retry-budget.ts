@@ -1,5 +1,5 @@
 import type { CircuitBreaker } from '../../circuit-breaker/index.js';
-import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import type { Subscribe } from '../../core/events.js';
 import { RollingCounts } from '../../core/rolling-counts.js';
 import type { RetryBudget, RetryBudgetSnapshot } from '../../retry/budget.js';
@@ -10,6 +10,7 @@ import {
   resolveRedisRetryBudgetOptions,
 } from './options.js';
 import { BUDGET_SYNC, runScript } from './scripts.js';
+import { SyncLoop } from './sync-loop.js';
 
 export interface RedisRetryBudgetSnapshot extends RetryBudgetSnapshot {
   readonly kind: 'ratio';
@@ -80,14 +81,7 @@ class FleetBudget implements RedisRetryBudget {
   #fleet: { requests: number; retries: number; replicas: number; at: number } | undefined = undefined;
   #denied = 0;
 
-  #timer: TimerHandle = undefined;
-  #running: Promise<void> | null = null;
-  #next: Promise<void> | null = null;
-  #closed = false;
-  readonly #tick = () => {
-    this.#timer = undefined;
-    void this.sync().then(() => this.#arm());
-  };
+  readonly #sync: SyncLoop;
 
   constructor(options: ResolvedRedisRetryBudgetOptions) {
     this.#o = options;
@@ -100,7 +94,8 @@ class FleetBudget implements RedisRetryBudget {
     this.#keys = [`${tag}:window`, `${tag}:replicas`];
     this.#reserve = (options.minPerSecond * options.windowMs) / 1_000;
     this.#window = new RollingCounts(2, BUCKETS, options.windowMs / BUCKETS);
-    this.ready = this.sync().then(() => this.#arm());
+    this.#sync = new SyncLoop('retry budget', () => this.#flush(), this.#clock, options.syncIntervalMs);
+    this.ready = this.#sync.start();
   }
 
   // --- RetryBudget --------------------------------------------------------------------------------
@@ -153,29 +148,8 @@ class FleetBudget implements RedisRetryBudget {
 
   // --- Sync ---------------------------------------------------------------------------------------
 
-  #arm(): void {
-    if (this.#closed || this.#timer !== undefined) return;
-    this.#timer = this.#clock.setTimer(this.#tick, this.#o.syncIntervalMs);
-  }
-
   sync(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    const running = this.#running;
-    if (running === null) return this.#start();
-    // One sync at a time; a caller during a run gets the next one (it must flush counts made until now).
-    this.#next ??= running.then(() => {
-      this.#next = null;
-      return this.#start();
-    });
-    return this.#next;
-  }
-
-  #start(): Promise<void> {
-    const run: Promise<void> = this.#flush().finally(() => {
-      if (this.#running === run) this.#running = null;
-    });
-    this.#running = run;
-    return run;
+    return this.#sync.sync();
   }
 
   #flush(): Promise<void> {
@@ -241,9 +215,6 @@ class FleetBudget implements RedisRetryBudget {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
-    this.#timer = undefined;
+    this.#sync.close();
   }
 }

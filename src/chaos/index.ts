@@ -1,6 +1,6 @@
 import type { Context, Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
-import { func, invalid, number } from '../core/options.js';
+import { func, invalid, MAX_TIMER_MS, number } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import {
   type Edge,
@@ -173,7 +173,7 @@ export function injectLatency(
       : (
           (ms: number) => () =>
             ms
-        )(number('injectLatency.latencyMs', latency, 0, { min: 0, max: 2 ** 31 - 1 }));
+        )(number('injectLatency.latencyMs', latency, 0, { min: 0, max: MAX_TIMER_MS }));
   return new Fault('latency', resolved, (scope, inner, k) =>
     delay(resolved, scope, Math.max(0, delayOf(scope, resolved.random))).then((aborted) =>
       aborted ? k(new Fail(scope.abortReason())) : run(inner, scope, k),

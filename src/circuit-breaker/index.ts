@@ -4,7 +4,7 @@ import type { Scope } from '../core/context.js';
 import { BrokenCircuitError, type CircuitStateName, IsolatedCircuitError } from '../core/errors.js';
 import { type Disposer, Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
-import { invalid } from '../core/options.js';
+import { invalid, MAX_TIMER_MS } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
@@ -373,7 +373,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
 
   open(durationMs?: number): void {
     if (durationMs !== undefined) {
-      if (typeof durationMs !== 'number' || !(durationMs > 0) || durationMs > 2 ** 31 - 1) {
+      if (typeof durationMs !== 'number' || !(durationMs > 0) || durationMs > MAX_TIMER_MS) {
         invalid('circuitBreaker.open(durationMs)', 'a number of ms in (0, 2^31-1]', durationMs, 'range');
       }
     }

@@ -7,7 +7,7 @@ import {
   resolveName,
   resolveRandom,
 } from '../core/common-options.js';
-import { boolean, checkKeys, invalid, number, oneOf } from '../core/options.js';
+import { boolean, checkKeys, invalid, MAX_TIMER_MS, number, oneOf } from '../core/options.js';
 import { type Backoff, constant } from '../retry/backoff.js';
 
 export type WindowOptions =
@@ -110,7 +110,6 @@ const KEYS = [
   'halfOpenOnTimer',
   'random',
 ];
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const RATIO = { min: 0, max: 1, exclusiveMin: true } as const;
 
 function resolveWindow(input: WindowOptions | undefined): ResolvedWindow {

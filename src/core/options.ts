@@ -25,6 +25,9 @@ function fail(kind: 'range' | 'type', path: string, expected: string, received: 
   throw error;
 }
 
+/** The longest delay a timer can take: Node fires a longer setTimeout after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Rejects keys a policy does not know (a misspelt `maxRetry` must not silently mean "default"). */
 export function checkKeys(path: string, options: unknown, allowed: readonly string[]): void {
   if (options === undefined) return;

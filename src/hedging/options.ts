@@ -1,7 +1,7 @@
 import { CLASSIFY_KEYS, Classifier, type ClassifyOptions } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import { COMMON_KEYS, type CommonOptions, resolveClock, resolveName } from '../core/common-options.js';
-import { boolean, checkKeys, invalid, number } from '../core/options.js';
+import { boolean, checkKeys, invalid, MAX_TIMER_MS, number } from '../core/options.js';
 import type { RetryBudget } from '../retry/budget.js';
 import { resolveBudget } from '../retry/options.js';
 
@@ -54,18 +54,17 @@ const KEYS = [
   'hedgeOnFailure',
   'budget',
 ];
-const MAX = 2 ** 31 - 1;
 
 export function resolveHedgeOptions<R>(options: HedgeOptions<R> = {}): ResolvedHedgeOptions {
   checkKeys('hedge', options, KEYS);
-  const minDelayMs = number('hedge.minDelayMs', options.minDelayMs, 0, { min: 0, max: MAX });
-  const maxDelayMs = number('hedge.maxDelayMs', options.maxDelayMs, 60_000, { min: 0, max: MAX });
+  const minDelayMs = number('hedge.minDelayMs', options.minDelayMs, 0, { min: 0, max: MAX_TIMER_MS });
+  const maxDelayMs = number('hedge.maxDelayMs', options.maxDelayMs, 60_000, { min: 0, max: MAX_TIMER_MS });
   if (maxDelayMs < minDelayMs)
     invalid('hedge.maxDelayMs', `at least minDelayMs (${minDelayMs})`, maxDelayMs, 'range');
   return Object.freeze({
     name: resolveName('hedge', options.name, 'hedge'),
     maxHedges: number('hedge.maxHedges', options.maxHedges, 1, { min: 1, max: 16, integer: true }),
-    delayMs: number('hedge.delayMs', options.delayMs, 100, { min: 0, max: MAX }),
+    delayMs: number('hedge.delayMs', options.delayMs, 100, { min: 0, max: MAX_TIMER_MS }),
     percentile:
       options.percentile === undefined
         ? undefined

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { COMMON_KEYS, type CommonOptions, resolveClock, resolveName } from '../core/common-options.js';
-import { checkKeys, invalid, number, oneOf } from '../core/options.js';
+import { checkKeys, invalid, MAX_TIMER_MS, number, oneOf } from '../core/options.js';
 
 export type RateLimitAlgorithm = 'token-bucket' | 'smooth';
 
@@ -68,8 +68,7 @@ const KEYS = [
   'maxWaitMs',
   'keyed',
 ];
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const MAX_RATE = 1e9;
+export const MAX_RATE = 1e9;
 const MAX_KEYS = 10_000_000;
 
 export function resolveRateLimiterOptions(input: number | RateLimiterOptions): ResolvedRateLimiterOptions {
@@ -82,33 +81,7 @@ export function resolveRateLimiterOptions(input: number | RateLimiterOptions): R
     'smooth',
   ] as const);
 
-  let ratePerSecond: number;
-  let perInterval: number;
-  if (options.ratePerSecond !== undefined) {
-    if (options.tokens !== undefined || options.intervalMs !== undefined) {
-      invalid(`${path}.ratePerSecond`, 'given alone (not with tokens / intervalMs)', options.ratePerSecond);
-    }
-    ratePerSecond = number(`${path}.ratePerSecond`, options.ratePerSecond, 0, {
-      min: 0,
-      max: MAX_RATE,
-      exclusiveMin: true,
-    });
-    perInterval = ratePerSecond;
-  } else {
-    if (options.tokens === undefined) {
-      invalid(`${path}.ratePerSecond`, 'a rate (or tokens per intervalMs)', undefined);
-    }
-    const tokens = number(`${path}.tokens`, options.tokens, 0, { min: 1, max: MAX_RATE, integer: true });
-    const intervalMs = number(`${path}.intervalMs`, options.intervalMs, 1_000, {
-      min: 0,
-      max: MAX_TIMER_MS,
-      exclusiveMin: true,
-    });
-    ratePerSecond = (tokens * 1_000) / intervalMs;
-    if (ratePerSecond > MAX_RATE)
-      invalid(`${path}.tokens`, `at most ${MAX_RATE} per second`, tokens, 'range');
-    perInterval = tokens;
-  }
+  const { ratePerSecond, perInterval } = resolveRate(path, options);
 
   if (algorithm === 'smooth' && options.burst !== undefined) {
     invalid(`${path}.burst`, 'unset for the smooth algorithm (use toleranceMs)', options.burst);
@@ -126,21 +99,7 @@ export function resolveRateLimiterOptions(input: number | RateLimiterOptions): R
         });
   const toleranceMs = number(`${path}.toleranceMs`, options.toleranceMs, 0, { min: 0, max: MAX_TIMER_MS });
 
-  let keyed = false;
-  let maxKeys = 10_000;
-  if (typeof options.keyed === 'object' && options.keyed !== null) {
-    checkKeys(`${path}.keyed`, options.keyed, ['maxKeys']);
-    keyed = true;
-    maxKeys = number(`${path}.keyed.maxKeys`, options.keyed.maxKeys, maxKeys, {
-      min: 1,
-      max: MAX_KEYS,
-      integer: true,
-    });
-  } else if (options.keyed !== undefined && typeof options.keyed !== 'boolean') {
-    invalid(`${path}.keyed`, 'a boolean or { maxKeys }', options.keyed);
-  } else {
-    keyed = options.keyed === true;
-  }
+  const { keyed, maxKeys } = resolveKeyed(path, options.keyed);
 
   return Object.freeze({
     name: resolveName(path, options.name, 'rate-limiter'),
@@ -154,4 +113,57 @@ export function resolveRateLimiterOptions(input: number | RateLimiterOptions): R
     maxKeys,
     clock: resolveClock(path, options.clock),
   });
+}
+
+/**
+ * The sustained rate, from `ratePerSecond` or from `tokens` per `intervalMs` (one of the two), and the
+ * permits of one interval: the default burst.
+ */
+export function resolveRate(
+  path: string,
+  options: Pick<RateLimiterOptions, 'ratePerSecond' | 'tokens' | 'intervalMs'>,
+): { ratePerSecond: number; perInterval: number } {
+  if (options.ratePerSecond !== undefined) {
+    if (options.tokens !== undefined || options.intervalMs !== undefined) {
+      invalid(`${path}.ratePerSecond`, 'given alone (not with tokens / intervalMs)', options.ratePerSecond);
+    }
+    const ratePerSecond = number(`${path}.ratePerSecond`, options.ratePerSecond, 0, {
+      min: 0,
+      max: MAX_RATE,
+      exclusiveMin: true,
+    });
+    return { ratePerSecond, perInterval: ratePerSecond };
+  }
+  if (options.tokens === undefined) {
+    invalid(`${path}.ratePerSecond`, 'a rate (or tokens per intervalMs)', undefined);
+  }
+  const tokens = number(`${path}.tokens`, options.tokens, 0, { min: 1, max: MAX_RATE, integer: true });
+  const intervalMs = number(`${path}.intervalMs`, options.intervalMs, 1_000, {
+    min: 0,
+    max: MAX_TIMER_MS,
+    exclusiveMin: true,
+  });
+  const ratePerSecond = (tokens * 1_000) / intervalMs;
+  if (ratePerSecond > MAX_RATE) invalid(`${path}.tokens`, `at most ${MAX_RATE} per second`, tokens, 'range');
+  return { ratePerSecond, perInterval: tokens };
+}
+
+/** `keyed`: a boolean, or `{ maxKeys }` for keyed with a bound other than the default 10 000. */
+export function resolveKeyed(path: string, value: unknown): { keyed: boolean; maxKeys: number } {
+  if (typeof value === 'object' && value !== null) {
+    const keyed = value as KeyedRateLimitOptions;
+    checkKeys(`${path}.keyed`, keyed, ['maxKeys']);
+    return {
+      keyed: true,
+      maxKeys: number(`${path}.keyed.maxKeys`, keyed.maxKeys, 10_000, {
+        min: 1,
+        max: MAX_KEYS,
+        integer: true,
+      }),
+    };
+  }
+  if (value !== undefined && typeof value !== 'boolean') {
+    invalid(`${path}.keyed`, 'a boolean or { maxKeys }', value);
+  }
+  return { keyed: value === true, maxKeys: 10_000 };
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { resolveClock } from '../core/common-options.js';
-import { checkKeys, number } from '../core/options.js';
+import { checkKeys, MAX_TIMER_MS, number } from '../core/options.js';
 import { RollingCounts } from '../core/rolling-counts.js';
 
 /**
@@ -61,7 +61,7 @@ export function retryBudget(options: RatioBudgetOptions = {}): RetryBudget {
   return new RatioBudget(
     number('retryBudget.ratio', options.ratio, 0.2, { min: 0 }),
     number('retryBudget.minPerSecond', options.minPerSecond, 10, { min: 0 }),
-    number('retryBudget.windowMs', options.windowMs, 10_000, { min: BUCKETS, max: 2 ** 31 - 1 }),
+    number('retryBudget.windowMs', options.windowMs, 10_000, { min: BUCKETS, max: MAX_TIMER_MS }),
     resolveClock('retryBudget', options.clock),
   );
 }

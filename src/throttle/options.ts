@@ -7,7 +7,7 @@ import {
   resolveName,
   resolveRandom,
 } from '../core/common-options.js';
-import { checkKeys, number } from '../core/options.js';
+import { checkKeys, MAX_TIMER_MS, number } from '../core/options.js';
 
 /**
  * `handle` / `handleResult` say which outcomes mean "the backend rejected the request" (not accepted):
@@ -75,7 +75,7 @@ export function resolveAdaptiveThrottleOptions<R>(
   return Object.freeze({
     name: resolveName(path, options?.name, 'adaptive-throttle'),
     k: number(`${path}.k`, options?.k, 2, { min: 1, max: 1_000 }),
-    windowMs: number(`${path}.windowMs`, options?.windowMs, 120_000, { min: 1, max: 2 ** 31 - 1 }),
+    windowMs: number(`${path}.windowMs`, options?.windowMs, 120_000, { min: 1, max: MAX_TIMER_MS }),
     buckets: number(`${path}.buckets`, options?.buckets, 60, { min: 1, max: 10_000, integer: true }),
     padding: number(`${path}.padding`, options?.padding, 1, { min: 0, max: 1e9, exclusiveMin: true }),
     maxRejectionProbability: number(`${path}.maxRejectionProbability`, options?.maxRejectionProbability, 1, {

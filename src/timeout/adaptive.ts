@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { COMMON_KEYS, type CommonOptions, resolveClock, resolveName } from '../core/common-options.js';
-import { checkKeys, invalid, number, oneOf } from '../core/options.js';
+import { checkKeys, invalid, MAX_TIMER_MS, number, oneOf } from '../core/options.js';
 import { RollingHistogram } from '../metrics/histogram.js';
 import type { ResolvedTimeoutOptions, TimeoutStrategy } from './options.js';
 import type { DurationSource } from './policy.js';
@@ -53,7 +53,6 @@ const KEYS = [
   'escalation',
   'strategy',
 ];
-const MAX = 2 ** 31 - 1;
 /** The percentile is recomputed at most this often: a query merges histograms (microseconds). */
 const REFRESH_MS = 250;
 
@@ -62,8 +61,8 @@ export function resolveAdaptiveTimeoutOptions(
 ): ResolvedAdaptiveTimeoutOptions {
   const p = 'adaptiveTimeout';
   checkKeys(p, options, KEYS);
-  const minMs = number(`${p}.minMs`, options.minMs, 10, { min: 1, max: MAX, integer: true });
-  const maxMs = number(`${p}.maxMs`, options.maxMs, 10_000, { min: 1, max: MAX, integer: true });
+  const minMs = number(`${p}.minMs`, options.minMs, 10, { min: 1, max: MAX_TIMER_MS, integer: true });
+  const maxMs = number(`${p}.maxMs`, options.maxMs, 10_000, { min: 1, max: MAX_TIMER_MS, integer: true });
   if (maxMs < minMs) invalid(`${p}.maxMs`, `at least minMs (${minMs})`, maxMs, 'range');
   const warmupMs = number(`${p}.warmupMs`, options.warmupMs, maxMs, { min: minMs, max: maxMs });
   return Object.freeze({

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { COMMON_KEYS, type CommonOptions, resolveClock, resolveName } from '../core/common-options.js';
-import { checkKeys, invalid, number, oneOf } from '../core/options.js';
+import { checkKeys, invalid, MAX_TIMER_MS, number, oneOf } from '../core/options.js';
 
 export type TimeoutStrategy = 'aggressive' | 'cooperative';
 
@@ -26,7 +26,6 @@ export interface ResolvedTimeoutOptions {
 
 const KEYS = [...COMMON_KEYS, 'durationMs', 'strategy'];
 // setTimeout clamps delays above 2^31-1 ms to 1 ms: refuse them rather than fire at once.
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export function resolveTimeoutOptions(input: number | TimeoutOptions): ResolvedTimeoutOptions {
   const options: TimeoutOptions = typeof input === 'number' ? { durationMs: input } : input;
@@ -36,7 +35,7 @@ export function resolveTimeoutOptions(input: number | TimeoutOptions): ResolvedT
     name: resolveName('timeout', options.name, 'timeout'),
     durationMs: number('timeout.durationMs', options.durationMs, 0, {
       min: 0,
-      max: MAX_DELAY_MS,
+      max: MAX_TIMER_MS,
       exclusiveMin: true,
     }),
     strategy: oneOf('timeout.strategy', options.strategy, 'aggressive', [

@@ -3,10 +3,10 @@ import type { CircuitBreaker, StateChangeEvent } from '../../circuit-breaker/ind
 import type { Clock } from '../../core/clock.js';
 import type { Disposer, Subscribe } from '../../core/events.js';
 import { Emitter } from '../../core/events.js';
+import { MAX_TIMER_MS } from '../../core/options.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
 import {
   type FleetBreakerOptions,
-  MAX_TIMER_MS,
   type RedisSubscriberLike,
   type ResolvedFleetBreakerOptions,
   resolveFleetBreakerOptions,

@@ -7,7 +7,8 @@ import {
 } from '../../circuit-breaker/index.js';
 import type { Clock } from '../../core/clock.js';
 import { resolveClock } from '../../core/common-options.js';
-import { boolean, checkKeys, invalid, number, oneOf, string } from '../../core/options.js';
+import { boolean, checkKeys, invalid, MAX_TIMER_MS, number, oneOf, string } from '../../core/options.js';
+import { MAX_RATE, resolveKeyed, resolveRate } from '../../rate-limit/options.js';
 
 /**
  * An ioredis client (`Redis` or `Cluster`) that runs the commands. breakwater never connects, quits or
@@ -70,7 +71,6 @@ export interface ResolvedRedisCallOptions {
 }
 
 export const REDIS_CALL_KEYS = ['client', 'prefix', 'redisTimeoutMs', 'redisBreaker', 'replicaId', 'clock'];
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function isClient(value: unknown): boolean {
   const c = value as Partial<RedisClientLike> | null;
@@ -199,8 +199,6 @@ export interface ResolvedRedisRateLimiterOptions extends ResolvedRedisCallOption
   readonly heartbeatMs: number;
 }
 
-const MAX_RATE = 1e9;
-
 export function resolveRedisRateLimiterOptions(
   options: RedisRateLimiterOptions,
 ): ResolvedRedisRateLimiterOptions {
@@ -221,50 +219,13 @@ export function resolveRedisRateLimiterOptions(
   ]);
   if (options.name === undefined) invalid(`${path}.name`, 'a name for the shared limit', undefined);
   const name = string(`${path}.name`, options.name, '');
-  let ratePerSecond: number;
-  let perInterval: number;
-  if (options.ratePerSecond !== undefined) {
-    if (options.tokens !== undefined || options.intervalMs !== undefined) {
-      invalid(`${path}.ratePerSecond`, 'given alone (not with tokens / intervalMs)', options.ratePerSecond);
-    }
-    ratePerSecond = number(`${path}.ratePerSecond`, options.ratePerSecond, 0, {
-      min: 0,
-      max: MAX_RATE,
-      exclusiveMin: true,
-    });
-    perInterval = ratePerSecond;
-  } else {
-    if (options.tokens === undefined)
-      invalid(`${path}.ratePerSecond`, 'a rate (or tokens per intervalMs)', undefined);
-    const tokens = number(`${path}.tokens`, options.tokens, 0, { min: 1, max: MAX_RATE, integer: true });
-    const intervalMs = number(`${path}.intervalMs`, options.intervalMs, 1_000, {
-      min: 0,
-      max: MAX_TIMER_MS,
-      exclusiveMin: true,
-    });
-    ratePerSecond = (tokens * 1_000) / intervalMs;
-    if (ratePerSecond > MAX_RATE)
-      invalid(`${path}.tokens`, `at most ${MAX_RATE} per second`, tokens, 'range');
-    perInterval = tokens;
-  }
+  const { ratePerSecond, perInterval } = resolveRate(path, options);
   const burst = number(`${path}.burst`, options.burst, Math.max(1, Math.floor(perInterval)), {
     min: 1,
     max: MAX_RATE,
     integer: true,
   });
-  let keyed = false;
-  let maxKeys = 10_000;
-  if (typeof options.keyed === 'object' && options.keyed !== null) {
-    checkKeys(`${path}.keyed`, options.keyed, ['maxKeys']);
-    keyed = true;
-    maxKeys = number(`${path}.keyed.maxKeys`, options.keyed.maxKeys, maxKeys, {
-      min: 1,
-      max: 10_000_000,
-      integer: true,
-    });
-  } else {
-    keyed = boolean(`${path}.keyed`, options.keyed, false);
-  }
+  const { keyed, maxKeys } = resolveKeyed(path, options.keyed);
   const degrade = oneOf(`${path}.degrade`, options.degrade, 'local-share', [
     'local-share',
     'fail-open',

@@ -1,8 +1,8 @@
 // Inbound protection shared by the Express middleware and the Fastify plugin. It works on Node's raw
 // ServerResponse and imports neither framework: each adapter supplies how to continue and how to answer.
 import type { ServerResponse } from 'node:http';
-import { type BulkheadOptions, type BulkheadPolicy, bulkhead } from '../bulkhead/index.js';
-import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker/index.js';
+import type { BulkheadOptions, BulkheadPolicy } from '../bulkhead/index.js';
+import type { CircuitBreaker, CircuitBreakerOptions } from '../circuit-breaker/index.js';
 import type { Clock } from '../core/clock.js';
 import { resolveClock, resolveName } from '../core/common-options.js';
 import type { Context } from '../core/context.js';
@@ -11,11 +11,9 @@ import { checkKeys, func, invalid, number } from '../core/options.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Policy } from '../core/policy.js';
 import { type Pipeline, pipeline } from '../pipeline.js';
-import { type TimeoutOptions, type TimeoutPolicy, timeout } from '../timeout/index.js';
+import type { TimeoutOptions, TimeoutPolicy } from '../timeout/index.js';
 import { HttpStatusError } from './fetch/http-error.js';
-import { isPolicy } from './fetch/options.js';
-
-export { isPolicy };
+import { isPolicy } from './policy-options.js';
 
 /** What inbound protection does to a route (or to every route, for the middleware or plugin). */
 export interface InboundOptions {
@@ -67,52 +65,6 @@ export interface Protection {
 
 export function defaultIsServerFailure(status: number): boolean {
   return status >= 500;
-}
-
-function objectOrPolicy<O>(path: string, value: unknown): O | Policy {
-  if (typeof value !== 'object' || value === null) invalid(path, 'options, a policy or false', value);
-  return value as O;
-}
-
-export function buildBulkhead(
-  path: string,
-  name: string,
-  clock: Clock,
-  value: InboundOptions['bulkhead'],
-): Policy | null {
-  if (value === undefined || value === false) return null;
-  if (typeof value === 'number') return bulkhead({ limit: value, name: `${name}:bulkhead`, clock });
-  const given = objectOrPolicy<BulkheadOptions>(path, value);
-  return isPolicy(given) ? given : bulkhead({ name: `${name}:bulkhead`, clock, ...given });
-}
-
-export function buildBreaker(
-  path: string,
-  name: string,
-  clock: Clock,
-  value: InboundOptions['circuitBreaker'],
-): Policy | null {
-  if (value === undefined || value === false) return null;
-  const given = objectOrPolicy<CircuitBreakerOptions>(path, value);
-  return isPolicy(given) ? given : circuitBreaker({ name: `${name}:circuit-breaker`, clock, ...given });
-}
-
-export function buildTimeout(
-  path: string,
-  name: string,
-  clock: Clock,
-  value: InboundOptions['timeout'],
-): Policy | null {
-  if (value === undefined || value === false) return null;
-  if (typeof value === 'number') {
-    return timeout({ durationMs: value, strategy: 'cooperative', name: `${name}:timeout`, clock });
-  }
-  const given = objectOrPolicy<TimeoutOptions>(path, value);
-  // Cooperative: the request ends when the handler's answer (or ours, at the deadline) ends, so a
-  // bulkhead slot is held exactly as long as the request really runs.
-  return isPolicy(given)
-    ? given
-    : timeout({ strategy: 'cooperative', name: `${name}:timeout`, clock, ...given });
 }
 
 export interface ResolvedInbound {

@@ -4,15 +4,13 @@ import { func } from '../../core/options.js';
 import type { Pipeline } from '../../pipeline.js';
 import {
   type Answer,
-  buildBreaker,
-  buildBulkhead,
-  buildTimeout,
   InboundExchange,
   type InboundOptions,
   type Protection,
   protection,
   resolveInbound,
 } from '../inbound.js';
+import { buildBreaker, buildBulkhead, buildTimeout } from '../policy-options.js';
 
 export type { Answer, InboundOptions } from '../inbound.js';
 

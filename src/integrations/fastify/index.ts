@@ -11,16 +11,13 @@ import { checkKeys, func, invalid } from '../../core/options.js';
 import type { Pipeline } from '../../pipeline.js';
 import {
   type Answer,
-  buildBreaker,
-  buildBulkhead,
-  buildTimeout,
   InboundExchange,
   type InboundOptions,
-  isPolicy,
   type Protection,
   protection,
   resolveInbound,
 } from '../inbound.js';
+import { buildBreaker, buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
 
 export type { Answer, InboundOptions } from '../inbound.js';
 

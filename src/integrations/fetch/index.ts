@@ -1,4 +1,3 @@
-import { type BulkheadOptions, bulkhead as createBulkhead } from '../../bulkhead/index.js';
 import { type CircuitBreakerOptions, circuitBreaker } from '../../circuit-breaker/index.js';
 import type { Context, Scope } from '../../core/context.js';
 import { RejectedError, TimeoutError } from '../../core/errors.js';
@@ -7,12 +6,11 @@ import type { Outcome } from '../../core/outcome.js';
 import type { Policy } from '../../core/policy.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { retry as createRetry, type RetryOptions, type RetryPolicy } from '../../retry/index.js';
-import { timeout as createTimeout, type TimeoutOptions } from '../../timeout/index.js';
+import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
 import { HttpStatusError, parseRetryAfter, type ResponseLike } from './http-error.js';
 import { type KeyedBreakers, keyedBreakers } from './keyed-breakers.js';
 import {
   type FetchLike,
-  isPolicy,
   type ResilientFetchOptions,
   type ResolvedFetchOptions,
   resolveFetchOptions,
@@ -137,26 +135,10 @@ function buildBreakers(o: ResolvedFetchOptions): KeyedBreakers | null {
 function buildPipelines(o: ResolvedFetchOptions, breakers: KeyedBreakers | null): [Pipeline, Pipeline] {
   const inner: Policy[] = [];
   if (breakers !== null) inner.push(breakers);
-  if (o.bulkhead !== false) {
-    inner.push(
-      isPolicy(o.bulkhead)
-        ? o.bulkhead
-        : createBulkhead({ name: `${o.name}:bulkhead`, clock: o.clock, ...(o.bulkhead as BulkheadOptions) }),
-    );
-  }
-  if (o.timeout !== false) {
-    inner.push(
-      isPolicy(o.timeout)
-        ? o.timeout
-        : // fetch honours its signal, so the cheaper cooperative timeout bounds it as well as an aggressive one.
-          createTimeout({
-            name: `${o.name}:timeout`,
-            clock: o.clock,
-            strategy: 'cooperative',
-            ...(o.timeout as TimeoutOptions),
-          }),
-    );
-  }
+  const bulkhead = buildBulkhead('resilientFetch.bulkhead', o.name, o.clock, o.bulkhead);
+  if (bulkhead !== null) inner.push(bulkhead);
+  const timeout = buildTimeout('resilientFetch.timeout', o.name, o.clock, o.timeout);
+  if (timeout !== null) inner.push(timeout);
   const outer: Policy[] = o.policy === undefined ? [] : [o.policy];
   const retry = buildRetry(o);
   const withRetry = pipeline(...outer, ...(retry === null ? [] : [retry]), ...inner);

@@ -3,9 +3,10 @@ import type { CircuitBreaker, CircuitBreakerOptions } from '../../circuit-breake
 import type { Clock } from '../../core/clock.js';
 import { resolveClock, resolveName } from '../../core/common-options.js';
 import { boolean, checkKeys, func, invalid, number } from '../../core/options.js';
-import { type Policy, STAGES } from '../../core/policy.js';
+import type { Policy } from '../../core/policy.js';
 import type { RetryOptions, RetryPolicy } from '../../retry/index.js';
 import type { TimeoutOptions, TimeoutPolicy } from '../../timeout/index.js';
+import { isPolicy, optionsOrPolicy } from '../policy-options.js';
 import type { ResponseLike } from './http-error.js';
 
 /** Any fetch-shaped function: the global fetch, undici's `fetch`, node-fetch. */
@@ -111,29 +112,18 @@ export function defaultBreakerKey(url: URL): string {
   return url.origin;
 }
 
-export function isPolicy(value: unknown): value is Policy {
-  return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Policy>)[STAGES]);
-}
-
-function optionsOrPolicy<O>(path: string, value: unknown): O | false {
-  if (value === false) return false;
-  if (typeof value !== 'object' || value === null) invalid(path, 'options, a policy or false', value);
-  return value as O;
-}
-
 export function resolveFetchOptions(options: ResilientFetchOptions<FetchLike> = {}): ResolvedFetchOptions {
   const path = 'resilientFetch';
   checkKeys(path, options, KEYS);
   const fetchImpl = options.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
   if (typeof fetchImpl !== 'function') invalid(`${path}.fetch`, 'a fetch function', fetchImpl);
-  const retry =
-    options.retry === undefined ? {} : optionsOrPolicy<RetryOptions>(`${path}.retry`, options.retry);
+  const retry = optionsOrPolicy<RetryOptions>(`${path}.retry`, options.retry, {});
   const timeout =
-    options.timeout === undefined
-      ? { durationMs: DEFAULT_TIMEOUT_MS }
-      : typeof options.timeout === 'number'
-        ? { durationMs: options.timeout }
-        : optionsOrPolicy<TimeoutOptions>(`${path}.timeout`, options.timeout);
+    typeof options.timeout === 'number'
+      ? { durationMs: options.timeout }
+      : optionsOrPolicy<TimeoutOptions>(`${path}.timeout`, options.timeout, {
+          durationMs: DEFAULT_TIMEOUT_MS,
+        });
   let circuitBreaker: ResolvedFetchOptions['circuitBreaker'] = {};
   if (options.circuitBreaker === false || typeof options.circuitBreaker === 'function') {
     circuitBreaker = options.circuitBreaker;
@@ -151,11 +141,9 @@ export function resolveFetchOptions(options: ResilientFetchOptions<FetchLike> = 
     circuitBreaker = options.circuitBreaker;
   }
   const bulkhead =
-    options.bulkhead === undefined || options.bulkhead === false
-      ? false
-      : typeof options.bulkhead === 'number'
-        ? { limit: options.bulkhead }
-        : optionsOrPolicy<BulkheadOptions>(`${path}.bulkhead`, options.bulkhead);
+    typeof options.bulkhead === 'number'
+      ? { limit: options.bulkhead }
+      : optionsOrPolicy<BulkheadOptions>(`${path}.bulkhead`, options.bulkhead, false);
   if (options.policy !== undefined && !isPolicy(options.policy))
     invalid(`${path}.policy`, 'a breakwater policy or pipeline', options.policy);
   const methods = options.retryMethods ?? IDEMPOTENT_METHODS;

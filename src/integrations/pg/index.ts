@@ -1,20 +1,15 @@
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { type BulkheadOptions, bulkhead } from '../../bulkhead/index.js';
 import { type CircuitBreakerOptions, circuitBreaker } from '../../circuit-breaker/index.js';
 import type { Context, Scope } from '../../core/context.js';
 import { invalid } from '../../core/options.js';
 import type { Outcome } from '../../core/outcome.js';
+import type { Policy } from '../../core/policy.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { exponential, type RetryOptions, type RetryPolicy, retry } from '../../retry/index.js';
-import { type TimeoutOptions, timeout } from '../../timeout/index.js';
+import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
 import { sendCancelRequest } from './cancel.js';
 import { isPgOutage, isRetryablePgError, markRetryable, pgErrorCategory } from './classify.js';
-import {
-  isPolicy,
-  type ResilientPoolOptions,
-  type ResolvedPoolOptions,
-  resolvePoolOptions,
-} from './options.js';
+import { type ResilientPoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.js';
 
 export { sendCancelRequest } from './cancel.js';
 export { isPgOutage, isRetryablePgError, type PgErrorCategory, pgErrorCategory } from './classify.js';
@@ -178,7 +173,7 @@ function buildRetry(o: ResolvedPoolOptions): RetryPolicy | null {
 }
 
 function buildPipeline(o: ResolvedPoolOptions): Pipeline {
-  const list = [];
+  const list: Policy[] = [];
   if (o.policy !== undefined) list.push(o.policy);
   const r = buildRetry(o);
   if (r !== null) list.push(r);
@@ -194,26 +189,11 @@ function buildPipeline(o: ResolvedPoolOptions): Pipeline {
           }),
     );
   }
-  if (o.bulkhead !== false) {
-    list.push(
-      isPolicy(o.bulkhead)
-        ? o.bulkhead
-        : bulkhead({ name: `${o.name}:bulkhead`, clock: o.clock, ...(o.bulkhead as BulkheadOptions) }),
-    );
-  }
-  if (o.timeout !== false) {
-    list.push(
-      isPolicy(o.timeout)
-        ? o.timeout
-        : // Cooperative: the wrapper settles as soon as the signal aborts, and cancels the statement.
-          timeout({
-            name: `${o.name}:timeout`,
-            clock: o.clock,
-            strategy: 'cooperative',
-            ...(o.timeout as TimeoutOptions),
-          }),
-    );
-  }
+  const b = buildBulkhead('resilientPool.bulkhead', o.name, o.clock, o.bulkhead);
+  if (b !== null) list.push(b);
+  // Cooperative: the wrapper settles as soon as the signal aborts, and cancels the statement.
+  const t = buildTimeout('resilientPool.timeout', o.name, o.clock, o.timeout);
+  if (t !== null) list.push(t);
   return pipeline(...list);
 }
 

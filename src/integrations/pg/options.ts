@@ -6,7 +6,7 @@ import { boolean, checkKeys, invalid } from '../../core/options.js';
 import type { Policy } from '../../core/policy.js';
 import type { RetryOptions, RetryPolicy } from '../../retry/index.js';
 import type { TimeoutOptions, TimeoutPolicy } from '../../timeout/index.js';
-import { isPolicy } from '../fetch/options.js';
+import { isPolicy, optionsOrPolicy } from '../policy-options.js';
 
 export interface ResilientPoolOptions {
   /** Prefix of the policies' names. Default 'pg'. */
@@ -61,16 +61,6 @@ const KEYS = [
 ];
 
 export const DEFAULT_PG_TIMEOUT_MS = 10_000;
-
-// Shared with the other integrations (a candidate for core).
-export { isPolicy };
-
-function optionsOrPolicy<O>(path: string, value: unknown, fallback: O | false): O | false {
-  if (value === undefined) return fallback;
-  if (value === false) return false;
-  if (typeof value !== 'object' || value === null) invalid(path, 'options, a policy or false', value);
-  return value as O;
-}
 
 export function resolvePoolOptions(options: ResilientPoolOptions = {}): ResolvedPoolOptions {
   const path = 'resilientPool';

@@ -1,0 +1,67 @@
+// The policies an integration builds from its options: each option takes options for the policy the
+// integration makes, a policy of the user's own, or false (none).
+import { type BulkheadOptions, bulkhead } from '../bulkhead/index.js';
+import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker/index.js';
+import type { Clock } from '../core/clock.js';
+import { invalid } from '../core/options.js';
+import { type Policy, STAGES } from '../core/policy.js';
+import { type TimeoutOptions, timeout } from '../timeout/index.js';
+
+export function isPolicy(value: unknown): value is Policy {
+  return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Policy>)[STAGES]);
+}
+
+/** `value` when it is options or a policy, false when false, `fallback` when undefined; else a TypeError. */
+export function optionsOrPolicy<O>(path: string, value: unknown, fallback: O | false): O | false {
+  if (value === undefined) return fallback;
+  if (value === false) return false;
+  if (typeof value !== 'object' || value === null) invalid(path, 'options, a policy or false', value);
+  return value as O;
+}
+
+/** A bulkhead from a limit, options or a policy; null for undefined or false. */
+export function buildBulkhead(
+  path: string,
+  name: string,
+  clock: Clock,
+  value: number | BulkheadOptions | Policy | false | undefined,
+): Policy | null {
+  if (typeof value === 'number') return bulkhead({ limit: value, name: `${name}:bulkhead`, clock });
+  const given = optionsOrPolicy<BulkheadOptions | Policy>(path, value, false);
+  if (given === false) return null;
+  return isPolicy(given) ? given : bulkhead({ name: `${name}:bulkhead`, clock, ...given });
+}
+
+/** A circuit breaker from options or a policy; null for undefined or false. */
+export function buildBreaker(
+  path: string,
+  name: string,
+  clock: Clock,
+  value: CircuitBreakerOptions | Policy | false | undefined,
+): Policy | null {
+  const given = optionsOrPolicy<CircuitBreakerOptions | Policy>(path, value, false);
+  if (given === false) return null;
+  return isPolicy(given) ? given : circuitBreaker({ name: `${name}:circuit-breaker`, clock, ...given });
+}
+
+/**
+ * A timeout from a duration, options or a policy; null for undefined or false. Cooperative unless the
+ * options say otherwise: the work of every integration ends when its signal aborts (fetch does, a pg
+ * statement is cancelled, a request is answered at the deadline), so the cheaper strategy bounds it as
+ * well as the aggressive one, and a bulkhead slot is held exactly as long as the work really runs.
+ */
+export function buildTimeout(
+  path: string,
+  name: string,
+  clock: Clock,
+  value: number | TimeoutOptions | Policy | false | undefined,
+): Policy | null {
+  if (typeof value === 'number') {
+    return timeout({ durationMs: value, strategy: 'cooperative', name: `${name}:timeout`, clock });
+  }
+  const given = optionsOrPolicy<TimeoutOptions | Policy>(path, value, false);
+  if (given === false) return null;
+  return isPolicy(given)
+    ? given
+    : timeout({ strategy: 'cooperative', name: `${name}:timeout`, clock, ...given });
+}

@@ -1,3 +1,5 @@
+import { reportCallbackError, reportRejection } from './report.js';
+
 /** Removes the listener it was returned for. Calling it twice is harmless. */
 export type Disposer = () => void;
 export type Listener<T> = (event: T) => void;
@@ -30,7 +32,7 @@ export class Emitter<T> {
     };
   };
 
-  /** Calls every listener; a listener that throws is reported as a process warning and never fails the call. */
+  /** Calls every listener; a listener that throws or rejects is reported (see core/report.ts), never fails the call. */
   emit(event: T): void {
     const current = this.#listeners;
     if (current === undefined) return;
@@ -55,13 +57,21 @@ export class Emitter<T> {
   }
 }
 
+// A listener that throws, or returns a promise that rejects (an `async` listener), is reported the same
+// way and never fails the call nor crashes the process.
 function call<T>(listener: Listener<T>, event: T): void {
+  let returned: unknown;
   try {
-    listener(event);
+    returned = listener(event);
   } catch (error) {
-    process.emitWarning(
-      `breakwater: an event listener threw: ${error instanceof Error ? error.message : String(error)}`,
-      { code: 'BW_LISTENER_ERROR', detail: error instanceof Error ? error.stack : undefined },
-    );
+    reportCallbackError('event listener', policyOf(event), error);
+    return;
   }
+  if (returned !== undefined) reportRejection(returned, 'event listener', policyOf(event));
+}
+
+function policyOf(event: unknown): string {
+  const policy =
+    typeof event === 'object' && event !== null ? (event as { policy?: unknown }).policy : undefined;
+  return typeof policy === 'string' ? policy : '(unnamed)';
 }

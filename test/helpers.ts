@@ -33,3 +33,21 @@ export function track<T>(promise: Promise<T>) {
 export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Waits until `check` holds (it may be async), polling every `everyMs`; rejects with `what` after
+ * `withinMs`. Every wait in the suite is bounded: a broken behaviour fails with a message, not a hang
+ * until the suite's timeout.
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  { withinMs = 5_000, everyMs = 10 }: { withinMs?: number; everyMs?: number } = {},
+): Promise<void> {
+  const giveUpAt = Date.now() + withinMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() >= giveUpAt) throw new Error(`waited ${withinMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

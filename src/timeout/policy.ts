@@ -119,6 +119,16 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
     return child;
   }
 
+  /**
+   * A race scope for an aggressive timeout whose enclosing deadline comes first: it has no deadline
+   * entry of its own and ends when the enclosing scope aborts (watching it arms a lazy cooperative one).
+   */
+  #bounded(scope: Scope): AbortScope {
+    const child = new AbortScope(scope, scope.deadline, this.#clock, null);
+    child.durationMs = Math.max(0, scope.deadline - this.#clock.now());
+    return child;
+  }
+
   #arm(child: AbortScope): void {
     child.armed = true;
     this.#laneFor(child.durationMs).add(child);
@@ -222,14 +232,17 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
         const done = finisher(edge);
         return fusable((scope, then) => {
           const k = then ?? done;
-          const child = this.#child(scope);
-          if (child === null) return run(inner, scope, k);
+          const own = this.#child(scope);
+          // An enclosing deadline comes first. It may be a cooperative one, which only aborts a signal:
+          // race that abort, or a task that ignores its signal would hold the caller past every deadline.
+          const child = own ?? this.#bounded(scope);
           child.watchParent();
           if (child.aborted) return resolveWith(k, new Fail(child.reason));
-          this.#arm(child);
+          if (own !== null) this.#arm(child);
           return new Promise((resolve, reject) => {
             const deliver = (result: unknown) => {
-              this.#observe(child, child.timedOut);
+              // Cut by the enclosing deadline: the latency is censored as for a timeout of our own.
+              this.#observe(child, child.timedOut || (own === null && child.aborted));
               this.#called(child, result);
               try {
                 resolve(k(result));

@@ -77,4 +77,39 @@ describe('deadline propagation', () => {
     expect(reasons).toEqual(['deadline']);
     expect((call.error as Error).message).toBe('boom');
   });
+
+  it('an aggressive timeout inside an earlier cooperative deadline still bounds a task that ignores its signal', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(
+      timeout({ durationMs: 100, strategy: 'cooperative', clock, name: 'outer' }),
+      timeout({ durationMs: 200, clock, name: 'inner' }),
+    );
+    const call = track(policy.execute(() => new Promise(() => {})));
+    await clock.tick(99);
+    expect(call.settled).toBe(false);
+    await clock.tick(1);
+    expect(call.settled).toBe(true);
+    expect((call.error as TimeoutError).policy).toBe('outer');
+  });
+
+  it('an overall cooperative budget with aggressive attempts bounds the last attempt too', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(
+      timeout({ durationMs: 1_000, strategy: 'cooperative', clock, name: 'total' }),
+      retry({ maxRetries: 10, backoff: 50, clock }),
+      timeout({ durationMs: 300, clock, name: 'attempt' }),
+    );
+    let attempts = 0;
+    const call = track(
+      policy.execute(() => {
+        attempts++;
+        return new Promise(() => {});
+      }),
+    );
+    // Attempts start at 0, 350 and 700; the third is cut by the total budget at 1000, not at 1000 + ...
+    await clock.tick(1_000);
+    expect(call.settled).toBe(true);
+    expect((call.error as TimeoutError).policy).toBe('total');
+    expect(attempts).toBe(3);
+  });
 });

@@ -14,7 +14,6 @@ import {
   type Policy,
   type Runner,
   resolveWith,
-  run,
   STAGES,
   type Stage,
   settle,

@@ -305,7 +305,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
   #observe(scope: Scope, p: Partition, admission: Admission, result: unknown): void {
     const durationMs = this.#clock.now() - admission.startedAt;
     const failed = result instanceof Fail;
-    if (this.#adaptive !== null && !(failed && scope.callerAborted())) {
+    if (this.#adaptive !== null && !(failed && scope.cancelled())) {
       this.#adaptive.onSample({
         startedAt: admission.startedAt,
         rttMs: durationMs,

@@ -497,4 +497,4 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
 
 // Permits are not tied to an execution: nothing about a caller's abort is known, so nothing is ignored
 // for that reason.
-const permitScope = { callerAborted: () => false } as unknown as Scope;
+const permitScope = { cancelled: () => false } as unknown as Scope;

@@ -23,7 +23,7 @@ export class SharedScope extends Scope {
 
   abort(reason: unknown): void {
     if (this.callerSignal !== undefined) return;
-    // The core reads a root's abort state from `callerSignal` (isAborted, abortReason, callerAborted:
+    // The core reads a root's abort state from `callerSignal` (isAborted, abortReason, cancelled:
     // failures after every caller left are ignored by inner breakers). Set it before aborting, so
     // listeners that run during the abort already see the scope as aborted.
     if (this.ctrl !== null) {

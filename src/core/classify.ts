@@ -56,8 +56,8 @@ function safely(predicate: (value: unknown) => boolean, value: unknown): boolean
 }
 
 /**
- * Judges outcomes for one policy. Built once at construction. A caller's own abort is always ignored:
- * the caller leaving says nothing about the downstream's health.
+ * Judges outcomes for one policy. Built once at construction. Work that was called off (the caller
+ * aborted, a hedged attempt lost) is always ignored: it says nothing about the downstream's health.
  */
 export class Classifier {
   /** True when successful results must be inspected (a `handleResult` predicate exists). */
@@ -79,7 +79,7 @@ export class Classifier {
     this.#ignoreRejections = ignoreRejections;
   }
 
-  /** `result` is a value or a Fail; `scope` tells whether the caller aborted. */
+  /** `result` is a value or a Fail; `scope` tells whether the work was called off. */
   verdict(result: unknown, scope: Scope): Verdict {
     if (result instanceof Fail) return this.errorVerdict(result.error, scope);
     if (this.#handleResult === undefined) return SUCCESS;
@@ -87,7 +87,7 @@ export class Classifier {
   }
 
   errorVerdict(error: unknown, scope: Scope): Verdict {
-    if (scope.callerAborted()) return IGNORED;
+    if (scope.cancelled()) return IGNORED;
     if (this.#ignoreRejections && error instanceof RejectedError) return IGNORED;
     if (this.#ignore !== undefined && safely(this.#ignore, error)) return IGNORED;
     if (this.#handle === undefined) return FAILURE;

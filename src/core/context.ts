@@ -47,6 +47,8 @@ export class Scope implements Context {
   attempt: number;
   deadline: number;
   ctrl: AbortController | null;
+  /** Set when a policy of ours aborted this scope because it no longer wants the result (see cancelled()). */
+  cancelledByPolicy: boolean;
 
   constructor(fn: Task<unknown>, parent: Scope | null, callerSignal: AbortSignal | undefined, key?: string) {
     this.fn = fn;
@@ -56,6 +58,7 @@ export class Scope implements Context {
     this.attempt = parent === null ? 1 : parent.attempt;
     this.deadline = parent === null ? Number.POSITIVE_INFINITY : parent.deadline;
     this.ctrl = null;
+    this.cancelledByPolicy = false;
   }
 
   get signal(): AbortSignal {
@@ -84,11 +87,18 @@ export class Scope implements Context {
     return this.parent !== null ? this.parent.abortable : this.callerSignal !== undefined;
   }
 
-  /** True when the execution's caller aborted (a timeout of ours is not the caller). */
-  callerAborted(): boolean {
-    let root: Scope = this;
-    while (root.parent !== null) root = root.parent;
-    return root.callerSignal?.aborted === true;
+  /**
+   * True when the work was called off by someone who no longer wants the result: the caller aborted,
+   * or one of our own policies cancelled it (a hedged attempt that lost). Such an outcome says nothing
+   * about the downstream's health. A timeout of ours is not a cancellation: the downstream was slow.
+   */
+  cancelled(): boolean {
+    let scope: Scope = this;
+    while (scope.parent !== null) {
+      if (scope.cancelledByPolicy) return true;
+      scope = scope.parent;
+    }
+    return scope.callerSignal?.aborted === true;
   }
 
   /** True when this scope or any ancestor is aborted, without creating a signal. */
@@ -168,6 +178,13 @@ export class AbortScope extends Scope implements DeadlineEntry {
 
   override abortReason(): unknown {
     return this.aborted ? this.reason : super.abortReason();
+  }
+
+  /** Aborts because the result is no longer wanted: outcomes below are ignored, not failures. */
+  cancel(reason: unknown): void {
+    if (this.aborted) return;
+    this.cancelledByPolicy = true;
+    this.abort(reason);
   }
 
   /** Aborts this scope's signal (if created) and resolves a pending race with the reason. */

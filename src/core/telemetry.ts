@@ -18,7 +18,7 @@ export function outcomeOf(verdict: Verdict): CallOutcome {
 /** The outcome of a call a policy does not classify: a failure after the caller left is ignored. */
 export function resultOutcome(result: unknown, scope: Scope): CallOutcome {
   if (!(result instanceof Fail)) return 'success';
-  return scope.callerAborted() ? 'ignored' : 'failure';
+  return scope.cancelled() ? 'ignored' : 'failure';
 }
 
 const channels = new Map<string, Channel>();

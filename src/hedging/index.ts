@@ -1,7 +1,8 @@
-import { FAILURE, type Verdict } from '../core/classify.js';
+import { FAILURE, IGNORED, type Verdict } from '../core/classify.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AbortScope, type Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
+import { Fail } from '../core/outcome.js';
 import {
   type Continue,
   type Edge,
@@ -167,6 +168,7 @@ class Race {
   #done = false;
   #timer: TimerHandle = undefined;
   #last: unknown = undefined;
+  #signal: AbortSignal | null = null;
 
   constructor(
     policy: Hedge<unknown>,
@@ -186,7 +188,27 @@ class Race {
   }
 
   start(): void {
+    const scope = this.#scope;
+    if (scope.abortable) {
+      // The caller (or an enclosing deadline) leaving ends the race at once, even while an attempt that
+      // ignores its signal is still running: no wait should outlive its caller.
+      const signal = scope.signal;
+      if (signal.aborted) {
+        this.#finish(new Fail(signal.reason), IGNORED);
+        return;
+      }
+      this.#signal = signal;
+      signal.addEventListener('abort', this, { once: true });
+    }
     this.#launch();
+  }
+
+  /** EventListener protocol: the execution's signal aborted. */
+  handleEvent(): void {
+    this.#signal = null;
+    if (this.#done) return;
+    const scope = this.#scope;
+    this.#finish(new Fail(scope.abortReason()), scope.cancelled() ? IGNORED : FAILURE);
   }
 
   #launch(): void {
@@ -235,7 +257,11 @@ class Race {
   #finish(result: unknown, verdict: Verdict): void {
     this.#done = true;
     this.#clearTimer();
-    for (const a of this.#attempts) if (!a.closed) a.abort(lostReason());
+    if (this.#signal !== null) {
+      this.#signal.removeEventListener('abort', this);
+      this.#signal = null;
+    }
+    for (const a of this.#attempts) if (!a.closed) a.cancel(lostReason());
     this.#policy.called(verdict, this.#policy.options.clock.now() - this.#startedAt);
     try {
       this.#resolve(this.#then(result));

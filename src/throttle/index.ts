@@ -186,4 +186,4 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate {
 }
 
 // Permits are not tied to an execution: no caller abort is known, so nothing is ignored for that reason.
-const permitScope = { callerAborted: () => false } as unknown as Scope;
+const permitScope = { cancelled: () => false } as unknown as Scope;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { type Context, type HedgeEvent, hedge, retryBudget, tokenBudget } from '../../src/index.js';
-import { FakeClock, track } from '../helpers.js';
+import {
+  type Context,
+  circuitBreaker,
+  type HedgeEvent,
+  hedge,
+  pipeline,
+  retryBudget,
+  timeout,
+  tokenBudget,
+} from '../../src/index.js';
+import { abortListeners, FakeClock, flush, track } from '../helpers.js';
 
 /** A downstream attempt that answers `value` after `ms`, or rejects with its signal's reason when aborted. */
 function answer(clock: FakeClock, ctx: Context, ms: number, value: string | Error) {
@@ -172,5 +181,48 @@ describe('hedging against a heavy-tailed downstream', () => {
     console.log(
       `hedging: p99 ${plain.p99} ms -> ${hedged.p99} ms (${(plain.p99 / hedged.p99).toFixed(1)}x), load x${hedged.load.toFixed(3)}`,
     );
+  });
+
+  it('a losing attempt aborted by the hedge is not a downstream failure for an inner breaker', async () => {
+    const clock = new FakeClock();
+    const breaker = circuitBreaker({ window: { kind: 'count', size: 4 }, minimumCalls: 2, clock });
+    // The placement docs/hedging.md recommends: every attempt is counted and bounded like a call.
+    const policy = pipeline(hedge({ delayMs: 20, clock }), breaker, timeout({ durationMs: 1_000, clock }));
+    for (let i = 0; i < 6; i++) {
+      // A healthy downstream answering in 50 ms: each call is hedged at 20 ms, the first attempt wins
+      // at 50 and the hedge (due at 70) is aborted.
+      const call = track(policy.execute((ctx) => answer(clock, ctx, 50, 'ok')));
+      await clock.tick(50);
+      expect(call.value).toBe('ok');
+    }
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot()).toMatchObject({ failures: 0 });
+  });
+
+  it('rejects at once with the caller reason when the caller aborts, even if attempts ignore their signal', async () => {
+    const clock = new FakeClock();
+    const policy = hedge({ delayMs: 20, clock });
+    const caller = new AbortController();
+    const late = (ms: number) => new Promise((resolve) => clock.setTimer(() => resolve('late'), ms));
+    const call = track(policy.execute(() => late(500), caller.signal));
+    await clock.tick(30);
+    const reason = new Error('caller left');
+    caller.abort(reason);
+    await flush();
+    expect(call.settled).toBe(true);
+    expect(call.error).toBe(reason);
+    expect(abortListeners(caller.signal)).toBe(0);
+  });
+
+  it('a cooperative deadline around the hedge ends the race at the deadline', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(
+      timeout({ durationMs: 100, strategy: 'cooperative', clock, name: 'budget' }),
+      hedge({ delayMs: 20, clock }),
+    );
+    const call = track(policy.execute(() => new Promise(() => {})));
+    await clock.tick(100);
+    expect(call.settled).toBe(true);
+    expect((call.error as Error).name).toBe('TimeoutError');
   });
 });

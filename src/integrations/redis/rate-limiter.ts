@@ -148,7 +148,7 @@ class RedisLimiter extends Executor implements RedisRateLimiter, Gate {
 
   exit(scope: Scope, token: unknown, result: unknown): unknown {
     if (typeof token === 'number' && this.#tel.wants('call')) {
-      const outcome = !(result instanceof Fail) ? 'success' : scope.callerAborted() ? 'ignored' : 'failure';
+      const outcome = !(result instanceof Fail) ? 'success' : scope.cancelled() ? 'ignored' : 'failure';
       const durationMs = this.#clock.now() - token;
       this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
     }

@@ -195,7 +195,10 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
       if (this.#tel.wants('retry')) {
         this.#tel.emit({ type: 'retry', policy: this.name, kind: this.kind, attempt, delayMs: delay });
       }
-      if (delay > 0 && !(await sleep(this.#clock, delay, scope))) {
+      // A zero delay still yields to the event loop (no time passes): a call that fails at once would
+      // otherwise retry in the microtask queue forever, starving the timers and I/O that could free it
+      // or abort it.
+      if (!(await (delay > 0 ? sleep(this.#clock, delay, scope) : nextTurn(scope)))) {
         return this.#giveUp(attempt, 'aborted', new Fail(scope.abortReason()));
       }
       previousDelay = delay;
@@ -216,6 +219,11 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     }
     return result;
   }
+}
+
+/** Resolves on the next turn of the event loop; true unless the scope aborted meanwhile. */
+function nextTurn(scope: Scope): Promise<boolean> {
+  return new Promise((resolve) => setImmediate(() => resolve(!scope.isAborted())));
 }
 
 /**

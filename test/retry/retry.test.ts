@@ -311,4 +311,34 @@ describe('retry', () => {
     await clock.tick(0);
     expect(call.value).toBe('done');
   });
+
+  it('a zero delay yields to the event loop: endless retries of an instant failure still see a real abort', async () => {
+    const policy = retry({ maxRetries: Number.POSITIVE_INFINITY, backoff: 0 });
+    const caller = new AbortController();
+    // A real timer: it can only fire if the retries leave the microtask queue between attempts.
+    setTimeout(() => caller.abort(new Error('caller gave up')), 5);
+    let attempts = 0;
+    const outcome = await policy.executeOutcome(() => {
+      // A livelocked retry never lets the timer fire: end it here so the test fails instead of hanging.
+      if (++attempts === 1_000_000) return 'starved: the abort timer never ran';
+      throw new Error('fails at once');
+    }, caller.signal);
+    expect(outcome).toEqual({ ok: false, error: new Error('caller gave up') });
+    expect(attempts).toBeLessThan(1_000_000);
+  });
+
+  it('a zero-delay retry lets the I/O that frees its resource run', async () => {
+    let free = false;
+    setImmediate(() => {
+      free = true;
+    });
+    const policy = retry({ maxRetries: Number.POSITIVE_INFINITY, backoff: 0 });
+    let attempts = 0;
+    const value = await policy.execute(() => {
+      if (++attempts === 1_000_000) return 'starved';
+      if (!free) throw new Error('busy');
+      return 'done';
+    });
+    expect(value).toBe('done');
+  });
 });

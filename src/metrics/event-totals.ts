@@ -112,6 +112,21 @@ export class EventTotals<X = undefined> {
     return totals;
   }
 
+  /**
+   * Forgets a policy that left the registry and returns what was kept for it: with per-origin breakers,
+   * thousands of names come and go while a hundred live.
+   */
+  delete(policy: string): PolicyTotals<X>[] {
+    const removed: PolicyTotals<X>[] = [];
+    for (const byName of this.#byKind.values()) {
+      const totals = byName.get(policy);
+      if (totals === undefined) continue;
+      byName.delete(policy);
+      removed.push(totals);
+    }
+    return removed;
+  }
+
   *[Symbol.iterator](): IterableIterator<PolicyTotals<X>> {
     for (const byName of this.#byKind.values()) yield* byName.values();
   }

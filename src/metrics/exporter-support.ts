@@ -34,7 +34,13 @@ export function kindSet(path: string, value: unknown): ReadonlySet<string> | und
 
 export function checkRegistry(path: string, value: unknown): PolicyRegistry {
   const r = value as Partial<PolicyRegistry> | null;
-  if (typeof r !== 'object' || r === null || typeof r.onEvent !== 'function' || !('policies' in r)) {
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    typeof r.onEvent !== 'function' ||
+    typeof r.onRemove !== 'function' ||
+    !('policies' in r)
+  ) {
     invalid(path, 'a PolicyRegistry (policyRegistry())', value);
   }
   return value as PolicyRegistry;

@@ -1,4 +1,4 @@
-import { type Disposer, Emitter, type Listener } from '../core/events.js';
+import { type Disposer, Emitter, type Listener, type Subscribe } from '../core/events.js';
 import { invalid } from '../core/options.js';
 import type { PolicyEvent } from './events.js';
 import { isObservable, type Observable, type SnapshotBase } from './observable.js';
@@ -11,6 +11,7 @@ import { isObservable, type Observable, type SnapshotBase } from './observable.j
 export interface PolicyRegistry {
   /** Adds policies (a pipeline adds each of its policies). Throws if another policy has the same name. */
   add(...policies: readonly unknown[]): this;
+  /** Removes the policy if it is the one registered under its name, and stops forwarding its events. */
   remove(policy: Observable): boolean;
   get(name: string): Observable | undefined;
   readonly policies: readonly Observable[];
@@ -21,6 +22,11 @@ export interface PolicyRegistry {
    * registry subscribes to them only while it has listeners itself.
    */
   onEvent(listener: Listener<PolicyEvent>): Disposer;
+  /**
+   * A policy left the registry (its events are no longer forwarded). Exporters drop its series then:
+   * a registry fed by short-lived policies (per-origin breakers) would otherwise keep every name seen.
+   */
+  readonly onRemove: Subscribe<Observable>;
 }
 
 export function policyRegistry(): PolicyRegistry {
@@ -32,6 +38,8 @@ class Registry implements PolicyRegistry {
   readonly #events = new Emitter<PolicyEvent>();
   readonly #forwarders = new Map<Observable, Disposer>();
   readonly #forward = (event: PolicyEvent) => this.#events.emit(event);
+  readonly #removals = new Emitter<Observable>();
+  readonly onRemove: Subscribe<Observable> = this.#removals.subscribe;
 
   get policies(): readonly Observable[] {
     return [...this.#byName.values()];
@@ -61,6 +69,7 @@ class Registry implements PolicyRegistry {
     this.#byName.delete(policy.name);
     this.#forwarders.get(policy)?.();
     this.#forwarders.delete(policy);
+    this.#removals.emit(policy);
     return true;
   }
 

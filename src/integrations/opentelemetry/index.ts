@@ -15,6 +15,7 @@ import {
   isCircuitSnapshot,
   isSloSnapshot,
 } from '../../metrics/exporter-support.js';
+import type { Observable as Policy } from '../../metrics/observable.js';
 import type { PolicyRegistry } from '../../metrics/registry.js';
 import { checkMeter, type OpenTelemetryOptions, resolveOpenTelemetryOptions } from './options.js';
 
@@ -48,8 +49,9 @@ export interface OpenTelemetryExporter {
 /**
  * Creates breakwater's instruments on an OpenTelemetry meter: duration histograms recorded from the
  * events of every policy in `registry`, counters of rejections, retries, timeouts and transitions, and
- * gauges of circuit states and bulkhead usage read from snapshots at each collection. Attributes are
- * bounded (policy names, kinds, outcomes, reasons, states), never a call's key.
+ * gauges of circuit states and bulkhead usage read from snapshots at each collection. A policy removed
+ * from the registry is no longer observed. Attributes are bounded (policy names, kinds, outcomes,
+ * reasons, states), never a call's key.
  *
  * ```ts
  * import { metrics } from '@opentelemetry/api';
@@ -83,6 +85,7 @@ class Exporter implements OpenTelemetryExporter {
   readonly #observables: Observable[];
   readonly #observe: BatchObservableCallback;
   readonly #stop: () => void;
+  readonly #stopRemovals: () => void;
   #closed = false;
 
   constructor(registry: PolicyRegistry, meter: Meter, options: OpenTelemetryOptions | undefined) {
@@ -286,7 +289,15 @@ class Exporter implements OpenTelemetryExporter {
     };
     meter.addBatchObservableCallback(this.#observe, this.#observables);
     this.#stop = registry.onEvent(this.#onEvent);
+    this.#stopRemovals = registry.onRemove(this.#onRemove);
   }
+
+  // The callback observes only what is left, so a removed policy's observable points stop. The
+  // histograms' attribute sets cannot be dropped through the API: the SDK keeps them under cumulative
+  // temporality (see docs/opentelemetry.md).
+  readonly #onRemove = (policy: Policy): void => {
+    this.#totals.delete(policy.name);
+  };
 
   // Per event: two map lookups and an increment; only durations are recorded synchronously.
   readonly #onEvent = (event: PolicyEvent): void => {
@@ -300,6 +311,7 @@ class Exporter implements OpenTelemetryExporter {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop();
+    this.#stopRemovals();
     this.#meter.removeBatchObservableCallback(this.#observe, this.#observables);
   }
 }

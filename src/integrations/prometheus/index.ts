@@ -8,7 +8,7 @@ import {
   isCircuitSnapshot,
   isSloSnapshot,
 } from '../../metrics/exporter-support.js';
-import type { SnapshotBase } from '../../metrics/observable.js';
+import type { Observable, SnapshotBase } from '../../metrics/observable.js';
 import type { PolicyRegistry } from '../../metrics/registry.js';
 import { type PrometheusOptions, resolvePrometheusOptions } from './options.js';
 
@@ -23,8 +23,9 @@ export interface PrometheusExporter {
 
 /**
  * Registers breakwater's metrics on a prom-client registry: counters and histograms fed by the events of
- * every policy in `registry`, and gauges read from their snapshots at scrape time. Labels are bounded:
- * policy names, kinds, outcomes, reasons and states, never a call's key.
+ * every policy in `registry`, and gauges read from their snapshots at scrape time. A policy removed from
+ * the registry takes its series with it. Labels are bounded: policy names, kinds, outcomes, reasons and
+ * states, never a call's key.
  *
  * ```ts
  * import * as client from 'prom-client';
@@ -60,10 +61,13 @@ interface Labels {
 class Exporter implements PrometheusExporter {
   readonly #registry: PolicyRegistry;
   readonly #totals: EventTotals<Labels>;
+  readonly #duration: Histogram<CallLabel>;
+  readonly #queueWait: Histogram<'policy'>;
   // Kept as registered: in OpenMetrics mode prom-client renames counters in place.
   readonly #names: string[] = [];
   readonly #unregister: (name: string) => void;
   readonly #stop: () => void;
+  readonly #stopRemovals: () => void;
   // Snapshots taken by the first gauge collected in a scrape and reused by the others: prom-client
   // collects every metric in one synchronous pass, so the memo is dropped at the next microtask.
   #snapshots: SnapshotBase[] | undefined = undefined;
@@ -86,6 +90,7 @@ class Exporter implements PrometheusExporter {
         registers,
       });
       this.#names.push(`${p}call_duration_seconds`);
+      this.#duration = duration;
       const queueWait: Histogram<'policy'> = new HistogramClass<'policy'>({
         name: `${p}bulkhead_queue_wait_seconds`,
         help: 'Time queued calls waited for a bulkhead slot (calls that got one).',
@@ -94,6 +99,7 @@ class Exporter implements PrometheusExporter {
         registers,
       });
       this.#names.push(`${p}bulkhead_queue_wait_seconds`);
+      this.#queueWait = queueWait;
       const kinds = o.durationKinds;
       const totals = new EventTotals<Labels>((policy: string, kind: PolicyKind) => {
         const success = { policy, kind, outcome: 'success' };
@@ -334,6 +340,7 @@ class Exporter implements PrometheusExporter {
       throw error;
     }
     this.#stop = registry.onEvent(this.#onEvent);
+    this.#stopRemovals = registry.onRemove(this.#onRemove);
   }
 
   get metricNames(): readonly string[] {
@@ -346,6 +353,21 @@ class Exporter implements PrometheusExporter {
     const t = this.#totals.record(event);
     if (event.type === 'call') t.extra.durations?.[event.outcome].observe(event.durationMs / 1000);
     else if (event.type === 'queue-wait') t.extra.queueWait.observe(event.waitedMs / 1000);
+  };
+
+  // The registry no longer forwards the policy's events, so nothing recreates what is dropped here.
+  // Counters and gauges are rebuilt from the totals and snapshots at each scrape; histogram series
+  // live in prom-client and go one by one.
+  readonly #onRemove = (policy: Observable): void => {
+    for (const t of this.#totals.delete(policy.name)) {
+      const labels = t.extra;
+      if (labels.durations !== undefined) {
+        this.#duration.remove(labels.success);
+        this.#duration.remove(labels.failure);
+        this.#duration.remove(labels.ignored);
+      }
+      this.#queueWait.remove(labels.policy);
+    }
   };
 
   #scrapeSnapshots(): SnapshotBase[] {
@@ -364,6 +386,7 @@ class Exporter implements PrometheusExporter {
     if (this.#closed) return;
     this.#closed = true;
     this.#stop();
+    this.#stopRemovals();
     for (const name of this.#names) this.#unregister(name);
   }
 }

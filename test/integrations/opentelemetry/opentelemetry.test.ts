@@ -37,10 +37,13 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-function setup(options: Parameters<typeof registerOpenTelemetry>[2] = {}) {
+function setup(
+  options: Parameters<typeof registerOpenTelemetry>[2] = {},
+  readerOptions?: ConstructorParameters<typeof ManualReader>[0],
+) {
   const clock = new FakeClock();
   const registry = policyRegistry();
-  const reader = new ManualReader();
+  const reader = new ManualReader(readerOptions);
   const provider = new MeterProvider({ readers: [reader] });
   cleanup.push(() => provider.shutdown());
   const exporter = registerOpenTelemetry(registry, provider.getMeter('breakwater-test'), options);
@@ -353,6 +356,128 @@ describe('OpenTelemetry exporter, read by the SDK', () => {
     // The SDK may still report the last cumulative points; the callback is no longer called.
     await collect();
     expect(snapshots).toBe(1);
+  });
+});
+
+/** Counts clock reads: a policy nobody listens to measures nothing, so reads nothing. */
+class CountingClock extends FakeClock {
+  reads = 0;
+  override now(): number {
+    this.reads++;
+    return super.now();
+  }
+}
+
+/** Every policy name in the collected points, by instrument. */
+function namesByInstrument(rm: ResourceMetrics): Map<string, Set<unknown>> {
+  const out = new Map<string, Set<unknown>>();
+  for (const scope of rm.scopeMetrics) {
+    for (const m of scope.metrics)
+      out.set(m.descriptor.name, new Set(m.dataPoints.map((p) => p.attributes[NAME])));
+  }
+  return out;
+}
+
+// Delta temporality: each collection holds what was observed or recorded since the last one, so stale
+// points would show. Under cumulative temporality the SDK itself keeps every attribute set it has seen
+// (opentelemetry.md, "Policies that come and go").
+const DELTA = { aggregationTemporalitySelector: () => AggregationTemporality.DELTA };
+
+describe('OpenTelemetry exporter, policies leaving the registry', () => {
+  it('stops observing a removed policy, in every instrument, and stops listening to it', async () => {
+    const { clock, registry, exporter, collect, delay } = setup({}, DELTA);
+    const kept = circuitBreaker({ name: 'kept', clock });
+    registry.add(kept);
+    await kept.execute(() => 1);
+
+    const breaker = circuitBreaker({ name: 'gone-cb', window: { kind: 'consecutive', failures: 1 }, clock });
+    const r = retry({ name: 'gone-retry', maxRetries: 1, backoff: 10, clock });
+    const fb = fallback({ name: 'gone-fb', fallback: () => 'cached', clock });
+    const deadline = timeout({ name: 'gone-timeout', durationMs: 10, clock });
+    const pool = bulkhead({ name: 'gone-pool', limit: 1, queue: 1, clock });
+    const objective = slo({ name: 'gone-slo', availability: 0.9, clock });
+    const fake = new Emitter<PolicyEvent>();
+    const fakePolicy = {
+      kind: 'timeout' as const,
+      name: 'gone-fake',
+      onEvent: fake.subscribe,
+      snapshot: () => ({ kind: 'timeout' as const, name: 'gone-fake' }),
+    };
+    const gone = [breaker, r, fb, deadline, pool, objective, fakePolicy];
+    registry.add(...gone);
+
+    await breaker.executeOutcome(() => Promise.reject(new Error('down')));
+    await breaker.executeOutcome(() => 'rejected: open');
+    const retried = r.executeOutcome(() => Promise.reject(new Error('down')));
+    await clock.tick(10);
+    expect((await retried).ok).toBe(false);
+    expect(await fb.execute(() => Promise.reject(new Error('down')))).toBe('cached');
+    const slow = deadline.executeOutcome(() => delay(50));
+    await clock.tick(10);
+    expect((await slow).ok).toBe(false);
+    const held = deferred();
+    const first = pool.execute(() => held.promise);
+    const queued = pool.execute(() => 'queued');
+    await flush();
+    held.resolve('a');
+    await Promise.all([first, queued]);
+    objective.record('failure', 1);
+    fake.emit({ type: 'fallback', policy: 'gone-fake', kind: 'timeout' });
+
+    // Every instrument has points of the policies about to go, so the removal is checked in each.
+    let rm = await collect();
+    const exported = namesByInstrument(rm);
+    for (const [name, names] of exported) {
+      expect(
+        [...names].some((n) => String(n).startsWith('gone-')),
+        name,
+      ).toBe(true);
+    }
+    expect([...exported.keys()].sort()).toEqual([...exporter.instrumentNames].sort());
+    expect(fake.active).toBe(true);
+
+    for (const policy of gone) expect(registry.remove(policy)).toBe(true);
+    expect(fake.active).toBe(false);
+    await kept.execute(() => 2);
+    rm = await collect();
+    for (const [name, names] of namesByInstrument(rm)) expect([...names], name).toEqual(['kept']);
+    expect(histogram(rm, 'resilience.call.duration', { [NAME]: 'kept', [OUTCOME]: 'success' })!.count).toBe(
+      1,
+    );
+  });
+
+  it('keeps only the live policies through 2,000 added and removed, and listens to none of the removed', async () => {
+    const { registry, collect } = setup({}, DELTA);
+    const clock = new CountingClock();
+    const kept = Array.from({ length: 10 }, (_, i) => circuitBreaker({ name: `kept-${i}`, clock }));
+    registry.add(...kept);
+    for (const breaker of kept) await breaker.execute(() => 1);
+    await collect();
+
+    // Like per-origin breakers added on onCreate and removed on onEvict, 100 at a time.
+    for (let batch = 0; batch < 20; batch++) {
+      const origins = Array.from({ length: 100 }, (_, i) =>
+        circuitBreaker({ name: `fetch:https://host-${batch * 100 + i}.example`, clock }),
+      );
+      registry.add(...origins);
+      for (const breaker of origins) await breaker.execute(() => 1);
+      for (const breaker of origins) registry.remove(breaker);
+      // Nobody listens to a removed breaker any more: a closed one does not even read the clock.
+      const reads = clock.reads;
+      await origins[0]!.execute(() => 1);
+      expect(clock.reads).toBe(reads);
+    }
+
+    const live = new Set(kept.map((b) => b.name));
+    // The durations the removed breakers recorded before they went belong to this interval; the
+    // observed instruments report the live policies only.
+    let rm = await collect();
+    for (const [name, names] of namesByInstrument(rm)) {
+      if (name !== 'resilience.call.duration') expect(names, name).toEqual(live);
+    }
+    expect(metric(rm, 'resilience.circuit_breaker.state')!.dataPoints).toHaveLength(10 * 6);
+    rm = await collect();
+    for (const [name, names] of namesByInstrument(rm)) expect(names, name).toEqual(live);
   });
 });
 

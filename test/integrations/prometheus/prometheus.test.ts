@@ -389,6 +389,122 @@ describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
   });
 });
 
+/** Counts clock reads: a policy nobody listens to measures nothing, so reads nothing. */
+class CountingClock extends FakeClock {
+  reads = 0;
+  override now(): number {
+    this.reads++;
+    return super.now();
+  }
+}
+
+/** The distinct `policy` label values of an exposition. */
+function policiesIn(m: Exposition): Set<string> {
+  return new Set(m.samples.flatMap((s) => (s.labels.policy === undefined ? [] : [s.labels.policy])));
+}
+
+describe('Prometheus exporter, policies leaving the registry', () => {
+  it('drops every series of a removed policy, in every metric family, and stops listening to it', async () => {
+    const { clock, registry, scrape, exporter, delay } = await setup();
+    const kept = circuitBreaker({ name: 'kept', clock });
+    registry.add(kept);
+    await kept.execute(() => 1);
+    const before = await scrape();
+
+    const breaker = circuitBreaker({
+      name: 'gone-cb',
+      window: { kind: 'consecutive', failures: 1 },
+      clock,
+    });
+    const r = retry({ name: 'gone-retry', maxRetries: 1, backoff: 10, clock });
+    const fb = fallback({ name: 'gone-fb', fallback: () => 'cached', clock });
+    const deadline = timeout({ name: 'gone-timeout', durationMs: 10, clock });
+    const pool = bulkhead({ name: 'gone-pool', limit: 1, queue: 1, clock });
+    const objective = slo({ name: 'gone-slo', availability: 0.9, clock });
+    const fake = new Emitter<PolicyEvent>();
+    const fakePolicy = {
+      kind: 'timeout' as const,
+      name: 'gone-fake',
+      onEvent: fake.subscribe,
+      snapshot: () => ({ kind: 'timeout' as const, name: 'gone-fake' }),
+    };
+    const gone = [breaker, r, fb, deadline, pool, objective, fakePolicy];
+    registry.add(...gone);
+
+    await breaker.executeOutcome(() => Promise.reject(new Error('down')));
+    await breaker.executeOutcome(() => 'rejected: open');
+    const retried = r.executeOutcome(() => Promise.reject(new Error('down')));
+    await clock.tick(10);
+    expect((await retried).ok).toBe(false);
+    expect(await fb.execute(() => Promise.reject(new Error('down')))).toBe('cached');
+    const slow = deadline.executeOutcome(() => delay(50));
+    await clock.tick(10);
+    expect((await slow).ok).toBe(false);
+    const held = deferred();
+    const first = pool.execute(() => held.promise);
+    const queued = pool.execute(() => 'queued');
+    await flush();
+    held.resolve('a');
+    await Promise.all([first, queued]);
+    objective.record('failure', 1);
+    fake.emit({ type: 'call', policy: 'gone-fake', kind: 'timeout', outcome: 'success', durationMs: 1 });
+
+    // Every family has series of the policies about to go, so the removal is checked in each.
+    let m = await scrape();
+    const family = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
+    const goneFamilies = new Set(
+      m.samples.filter((s) => s.labels.policy?.startsWith('gone-')).map((s) => family(s.name)),
+    );
+    expect([...goneFamilies].sort()).toEqual([...exporter.metricNames].sort());
+    expect(fake.active).toBe(true);
+
+    for (const policy of gone) expect(registry.remove(policy)).toBe(true);
+    expect(fake.active).toBe(false);
+    m = await scrape();
+    expect(policiesIn(m)).toEqual(new Set(['kept']));
+    expect(m).toEqual(before);
+
+    // A new policy under a removed name starts from zero (rate() reads it as a counter reset).
+    const again = circuitBreaker({ name: 'gone-cb', clock });
+    registry.add(again);
+    m = await scrape();
+    expect(value(m, 'breakwater_calls_total', { policy: 'gone-cb', outcome: 'failure' })).toBe(0);
+    expect(value(m, 'breakwater_rejections_total', { policy: 'gone-cb' })).toBeUndefined();
+    expect(value(m, 'breakwater_call_duration_seconds_count', { policy: 'gone-cb' })).toBeUndefined();
+    expect(value(m, 'breakwater_circuit_state', { policy: 'gone-cb', state: 'closed' })).toBe(1);
+  });
+
+  it('keeps only the live policies through 2,000 added and removed, and listens to none of the removed', async () => {
+    const { registry, scrape } = await setup();
+    const clock = new CountingClock();
+    const kept = Array.from({ length: 10 }, (_, i) => circuitBreaker({ name: `kept-${i}`, clock }));
+    registry.add(...kept);
+    for (const breaker of kept) await breaker.execute(() => 1);
+    const baseline = await scrape();
+    expect(policiesIn(baseline).size).toBe(10);
+
+    // Like per-origin breakers added on onCreate and removed on onEvict, 100 at a time.
+    for (let batch = 0; batch < 20; batch++) {
+      const origins = Array.from({ length: 100 }, (_, i) =>
+        circuitBreaker({ name: `fetch:https://host-${batch * 100 + i}.example`, clock }),
+      );
+      registry.add(...origins);
+      for (const breaker of origins) await breaker.execute(() => 1);
+      expect(policiesIn(await scrape()).size).toBe(110);
+      for (const breaker of origins) registry.remove(breaker);
+      // Nobody listens to a removed breaker any more: a closed one does not even read the clock.
+      const reads = clock.reads;
+      await origins[0]!.execute(() => 1);
+      expect(clock.reads).toBe(reads);
+    }
+
+    const m = await scrape();
+    expect(policiesIn(m)).toEqual(policiesIn(baseline));
+    expect(m.samples).toHaveLength(baseline.samples.length);
+    expect(m).toEqual(baseline);
+  });
+});
+
 describe('Prometheus exporter options', () => {
   const registry = policyRegistry();
   const register = new client.Registry();

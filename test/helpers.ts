@@ -1,5 +1,7 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { FakeClock } from '../src/core/fake-clock.js';
+import { CALLBACK_ERROR_CHANNEL, type CallbackErrorEvent } from '../src/core/report.js';
 
 export { FakeClock };
 
@@ -50,4 +52,27 @@ export async function waitFor(
     if (Date.now() >= giveUpAt) throw new Error(`waited ${withinMs} ms for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/**
+ * Collects what user callbacks throw (the `breakwater:callback-error` channel) until `stop()`; their
+ * rate-limited process warnings are held back meanwhile.
+ */
+export function captureCallbackErrors(): CallbackErrorEvent[] & { stop(): void } {
+  const seen = [] as unknown as CallbackErrorEvent[] & { stop(): void };
+  const onMessage = (message: unknown) => seen.push(message as CallbackErrorEvent);
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, options?: { code?: string }) => {
+    if (typeof options === 'object' && options?.code === 'BW_CALLBACK_ERROR') return;
+    (emitWarning as (w: string | Error, o?: unknown) => void).call(process, warning, options);
+  }) as typeof process.emitWarning;
+  subscribe(CALLBACK_ERROR_CHANNEL, onMessage);
+  let live = true;
+  seen.stop = () => {
+    if (!live) return;
+    live = false;
+    unsubscribe(CALLBACK_ERROR_CHANNEL, onMessage);
+    process.emitWarning = emitWarning;
+  };
+  return seen;
 }

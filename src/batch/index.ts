@@ -27,6 +27,7 @@ import {
   THROW,
   type Wrapper,
 } from '../core/policy.js';
+import { reportCallbackError } from '../core/report.js';
 import { Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -161,7 +162,9 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
       try {
         key = keyOf(scope);
       } catch (error) {
-        return settled(new Fail(error), edge);
+        // Reported, and the call runs on its own, as a call without a key does.
+        reportCallbackError('batch.key', this.name, error);
+        key = undefined;
       }
       if (key === undefined) return run(inner, scope, fin);
       if (!scope.abortable) return this.#enqueue(key, null, edge);

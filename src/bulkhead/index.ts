@@ -7,6 +7,7 @@ import { failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { guarded, reportCallbackError } from '../core/report.js';
 import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { ConcurrencyLimit } from '../limit/types.js';
 import type { PolicyEvent } from '../metrics/events.js';
@@ -288,7 +289,14 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
   }
 
   #finish(scope: Scope, p: Partition, token: unknown, result: unknown): void {
-    if (token instanceof Admission) this.#observe(scope, p, token, result);
+    if (token instanceof Admission) {
+      // Reports and user code (isDrop, a custom limit) run here: nothing they do may keep the slot.
+      try {
+        this.#observe(scope, p, token, result);
+      } catch (error) {
+        reportCallbackError('bulkhead limit.onSample', this.name, error);
+      }
+    }
     if (result instanceof Fail && result.pending !== undefined) {
       // An inner aggressive timeout gave up on the call, but its work still runs: keep the slot until
       // it really ends, or more work would run than the limit allows.
@@ -310,7 +318,8 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
         startedAt: admission.startedAt,
         rttMs: durationMs,
         inflight: admission.inflight,
-        dropped: failed && this.options.isDrop(failureOf(result)),
+        dropped:
+          failed && guarded(this.options.isDrop, failureOf(result), false, 'bulkhead.isDrop', this.name),
       });
     }
     const emitter = failed ? this.#onFailure : this.#onSuccess;

@@ -16,6 +16,7 @@ import {
   type Stage,
   type Wrapper,
 } from '../core/policy.js';
+import { reportCallbackError } from '../core/report.js';
 import { Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent, PolicyFaultEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -130,7 +131,13 @@ class Fault extends Executor implements FaultPolicy, Wrapper {
       if (this.#onFault.active) this.#onFault.emit({ policy: this.name, fault: this.fault });
       if (this.#tel.wants('fault'))
         this.#tel.emit({ type: 'fault', policy: this.name, kind: this.kind, fault: this.fault });
-      return this.#inject(scope, inner, k);
+      try {
+        return this.#inject(scope, inner, k);
+      } catch (error) {
+        // A factory of the fault (error, result or latency function) threw: report it, inject nothing.
+        reportCallbackError(`${this.fault} fault`, this.name, error);
+        return run(inner, scope, k);
+      }
     });
   }
 }

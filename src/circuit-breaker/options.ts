@@ -179,8 +179,11 @@ function resolveHalfOpen(input: HalfOpenOptions | undefined): ResolvedCircuitBre
   };
 }
 
+/** The break when none is configured, and when a custom break backoff throws or returns no number. */
+export const DEFAULT_BREAK_MS = 10_000;
+
 function resolveBreak(input: unknown): Backoff {
-  if (input === undefined) return constant(10_000);
+  if (input === undefined) return constant(DEFAULT_BREAK_MS);
   if (typeof input === 'number') {
     return constant(
       number('circuitBreaker.breakDurationMs', input, 0, { min: 0, max: MAX_TIMER_MS, exclusiveMin: true }),
@@ -227,8 +230,9 @@ export function resolveCircuitBreakerOptions<R>(
   if (countInflightSlowCalls && slowCallDurationMs === Number.POSITIVE_INFINITY) {
     invalid('circuitBreaker.slowCallDurationMs', 'set when countInflightSlowCalls is true', undefined);
   }
+  const name = resolveName('circuitBreaker', options.name, 'circuitBreaker');
   return Object.freeze({
-    name: resolveName('circuitBreaker', options.name, 'circuitBreaker'),
+    name,
     window,
     failureRateThreshold: number(
       'circuitBreaker.failureRateThreshold',
@@ -258,7 +262,7 @@ export function resolveCircuitBreakerOptions<R>(
     halfOpenOnTimer: boolean('circuitBreaker.halfOpenOnTimer', options.halfOpenOnTimer, false),
     // Rejections of inner policies (a full bulkhead inside the breaker) are our own load shedding, not
     // the downstream failing: ignored by default.
-    classifier: new Classifier('circuitBreaker', options as ClassifyOptions<never>, true),
+    classifier: new Classifier(name, 'circuitBreaker', options as ClassifyOptions<never>, true),
     clock: resolveClock('circuitBreaker', options.clock),
     random: resolveRandom('circuitBreaker', options.random),
   });

@@ -1,6 +1,7 @@
 import { FAILURE, IGNORED, type Verdict } from '../core/classify.js';
 import type { CircuitStateName } from '../core/errors.js';
-import type { ResolvedCircuitBreakerOptions } from './options.js';
+import { reportCallbackError } from '../core/report.js';
+import { DEFAULT_BREAK_MS, type ResolvedCircuitBreakerOptions } from './options.js';
 import { ConsecutiveWindow } from './windows/consecutive.js';
 import { CountWindow } from './windows/count.js';
 import { TimeWindow } from './windows/time.js';
@@ -213,18 +214,30 @@ export class BreakerStateMachine {
   /** Opens for `durationMs`, or for the break backoff's next duration. */
   open(now: number, reason: TransitionReason, durationMs?: number): void {
     this.consecutiveOpens++;
-    const { breakDuration, maxBreakDurationMs, random } = this.#options;
-    const computed = breakDuration.delay(
-      this.consecutiveOpens,
-      this.lastBreakMs,
-      random,
-      maxBreakDurationMs,
-      undefined as never,
-    );
-    const breakMs = durationMs ?? Math.min(maxBreakDurationMs, Math.max(0, computed));
+    const breakMs = durationMs ?? this.#nextBreak();
     this.lastBreakMs = breakMs;
     this.openUntil = now + breakMs;
     this.#transition('open', reason, now, breakMs);
+  }
+
+  /** The break backoff's next duration, capped; a custom backoff that throws or returns NaN gets the default. */
+  #nextBreak(): number {
+    const { breakDuration, maxBreakDurationMs, random, name } = this.#options;
+    let ms: number;
+    try {
+      ms = breakDuration.delay(
+        this.consecutiveOpens,
+        this.lastBreakMs,
+        random,
+        maxBreakDurationMs,
+        undefined as never,
+      );
+    } catch (error) {
+      reportCallbackError('circuitBreaker.breakDurationMs', name, error);
+      ms = DEFAULT_BREAK_MS;
+    }
+    if (!(ms >= 0)) ms = DEFAULT_BREAK_MS;
+    return Math.min(maxBreakDurationMs, ms);
   }
 
   close(now: number, reason: TransitionReason): void {

@@ -1,7 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
-import { invalid } from '../core/options.js';
 import { Fail, type Outcome } from '../core/outcome.js';
 import {
   type Edge,
@@ -17,6 +16,7 @@ import {
   THROW,
   type Wrapper,
 } from '../core/policy.js';
+import { reportCallbackError } from '../core/report.js';
 import { Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -205,7 +205,6 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     return (scope) => {
       const key = this.#key(scope);
       if (key === undefined) return run(inner, scope, fin);
-      if (typeof key !== 'string') return settled(key, edge);
       if (this.#cache !== null) {
         const cached = this.#lookup(this.#cache, key, scope, inner);
         if (cached !== MISS) return settled(cached, edge);
@@ -235,15 +234,21 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     };
   }
 
-  /** The call's key: a string, undefined (pass through), or a Fail when the key function misbehaves. */
-  #key(scope: Scope): string | undefined | Fail {
+  /**
+   * The call's key, or undefined (pass through). A key function that throws or returns something other
+   * than a string is reported, and the call runs on its own: its own outcome, not the hook's error.
+   */
+  #key(scope: Scope): string | undefined {
     let key: unknown;
     try {
       key = this.#keyOf(scope);
     } catch (error) {
-      return new Fail(error);
+      reportCallbackError('coalesce.key', this.name, error);
+      return undefined;
     }
-    return key === undefined || typeof key === 'string' ? key : badKey(key);
+    if (key === undefined || typeof key === 'string') return key;
+    reportCallbackError('coalesce.key', this.name, new TypeError(`returned ${typeof key}, not a string`));
+    return undefined;
   }
 
   /**
@@ -369,14 +374,6 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
 }
 
 /** A key function returned neither a string nor undefined: a bug, reported on the call. */
-function badKey(key: unknown): Fail {
-  try {
-    return invalid('coalesce.key', 'a function returning a string or undefined', key);
-  } catch (error) {
-    return new Fail(error);
-  }
-}
-
 function failInner(error: unknown): Fail {
   return new Fail(error);
 }

@@ -2,6 +2,7 @@ import type { Scope } from './context.js';
 import { RejectedError } from './errors.js';
 import { invalid } from './options.js';
 import { Fail } from './outcome.js';
+import { reportCallbackError } from './report.js';
 
 /** How a policy judges one outcome. */
 export const SUCCESS = 0;
@@ -46,11 +47,20 @@ function compileMatcher(path: string, matcher: unknown): ((error: unknown) => bo
   return invalid(path, 'an Error subclass, an array of them, or a predicate', matcher);
 }
 
-/** A user predicate that throws must not break the pipeline; treat the outcome as a failure. */
-function safely(predicate: (value: unknown) => boolean, value: unknown): boolean {
+/**
+ * A user predicate that throws must not break the pipeline: it is reported and the outcome counts as a
+ * failure (the safe side for every policy: a breaker counts it, a retry retries within its bounds).
+ */
+function safely(
+  predicate: (value: unknown) => boolean,
+  value: unknown,
+  callback: string,
+  policy: string,
+): boolean {
   try {
     return predicate(value) === true;
-  } catch {
+  } catch (error) {
+    reportCallbackError(callback, policy, error);
     return true;
   }
 }
@@ -66,8 +76,22 @@ export class Classifier {
   readonly #ignore: ((error: unknown) => boolean) | undefined;
   readonly #handleResult: ((result: unknown) => boolean) | undefined;
   readonly #ignoreRejections: boolean;
+  readonly #policy: string;
+  /** Callback names for reports, built once. */
+  readonly #names: { readonly handle: string; readonly ignore: string; readonly handleResult: string };
 
-  constructor(path: string, options: ClassifyOptions<never> | undefined, ignoreRejections: boolean) {
+  constructor(
+    policy: string,
+    path: string,
+    options: ClassifyOptions<never> | undefined,
+    ignoreRejections: boolean,
+  ) {
+    this.#policy = policy;
+    this.#names = {
+      handle: `${path}.handle`,
+      ignore: `${path}.ignore`,
+      handleResult: `${path}.handleResult`,
+    };
     this.#handle = compileMatcher(`${path}.handle`, options?.handle);
     this.#ignore = compileMatcher(`${path}.ignore`, options?.ignore);
     const handleResult = options?.handleResult;
@@ -83,16 +107,17 @@ export class Classifier {
   verdict(result: unknown, scope: Scope): Verdict {
     if (result instanceof Fail) return this.errorVerdict(result.error, scope);
     if (this.#handleResult === undefined) return SUCCESS;
-    return safely(this.#handleResult, result) ? FAILURE : SUCCESS;
+    return safely(this.#handleResult, result, this.#names.handleResult, this.#policy) ? FAILURE : SUCCESS;
   }
 
   errorVerdict(error: unknown, scope: Scope): Verdict {
     if (scope.cancelled()) return IGNORED;
     if (this.#ignoreRejections && error instanceof RejectedError) return IGNORED;
-    if (this.#ignore !== undefined && safely(this.#ignore, error)) return IGNORED;
+    if (this.#ignore !== undefined && safely(this.#ignore, error, this.#names.ignore, this.#policy))
+      return IGNORED;
     if (this.#handle === undefined) return FAILURE;
     // An error the policy does not handle says the downstream answered: it counts as a success
     // (a 404 is a healthy server), as in resilience4j. Use `ignore` for "neither".
-    return safely(this.#handle, error) ? FAILURE : SUCCESS;
+    return safely(this.#handle, error, this.#names.handle, this.#policy) ? FAILURE : SUCCESS;
   }
 }

@@ -1,3 +1,6 @@
+/** The longest delay a timer can take: Node fires a longer setTimeout after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Time source for every policy. `now()` is monotonic milliseconds (never wall-clock time, which jumps).
  * Timers are unref'd unless `ref` is true, so a policy never keeps a finished process alive on its own.
@@ -17,7 +20,9 @@ export type RandomSource = () => number;
 export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
   setTimer(callback: () => void, delayMs: number, ref = false): TimerHandle {
-    const timer = setTimeout(callback, delayMs);
+    // Node fires a delay above 2^31-1 ms (or NaN) after 1 ms: every timer of ours is armed here, so this
+    // is the one place that keeps a huge Retry-After or break from turning into a hot loop.
+    const timer = setTimeout(callback, delayMs > 0 ? Math.min(delayMs, MAX_TIMER_MS) : 0);
     if (!ref) timer.unref();
     return timer;
   },

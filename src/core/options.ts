@@ -25,8 +25,7 @@ function fail(kind: 'range' | 'type', path: string, expected: string, received: 
   throw error;
 }
 
-/** The longest delay a timer can take: Node fires a longer setTimeout after 1 ms instead. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS } from './clock.js';
 
 /** Rejects keys a policy does not know (a misspelt `maxRetry` must not silently mean "default"). */
 export function checkKeys(path: string, options: unknown, allowed: readonly string[]): void {

@@ -27,11 +27,12 @@ const KEYS = [...COMMON_KEYS, 'fallback', ...CLASSIFY_KEYS];
 export function resolveFallbackOptions<U, R>(options: FallbackOptions<U, R>): ResolvedFallbackOptions<U> {
   checkKeys('fallback', options, KEYS);
   if (options?.fallback === undefined) invalid('fallback.fallback', 'a function', undefined);
+  const name = resolveName('fallback', options.name, 'fallback');
   return Object.freeze({
-    name: resolveName('fallback', options.name, 'fallback'),
+    name,
     fallback: func('fallback.fallback', options.fallback) as FallbackFn<U, unknown>,
     // Rejections of inner policies (open circuit, full bulkhead) are exactly what a fallback is for.
-    classifier: new Classifier('fallback', options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, 'fallback', options as ClassifyOptions<never>, false),
     clock: resolveClock('fallback', options.clock),
   });
 }

@@ -61,8 +61,9 @@ export function resolveHedgeOptions<R>(options: HedgeOptions<R> = {}): ResolvedH
   const maxDelayMs = number('hedge.maxDelayMs', options.maxDelayMs, 60_000, { min: 0, max: MAX_TIMER_MS });
   if (maxDelayMs < minDelayMs)
     invalid('hedge.maxDelayMs', `at least minDelayMs (${minDelayMs})`, maxDelayMs, 'range');
+  const name = resolveName('hedge', options.name, 'hedge');
   return Object.freeze({
-    name: resolveName('hedge', options.name, 'hedge'),
+    name,
     maxHedges: number('hedge.maxHedges', options.maxHedges, 1, { min: 1, max: 16, integer: true }),
     delayMs: number('hedge.delayMs', options.delayMs, 100, { min: 0, max: MAX_TIMER_MS }),
     percentile:
@@ -75,7 +76,7 @@ export function resolveHedgeOptions<R>(options: HedgeOptions<R> = {}): ResolvedH
     windowMs: number('hedge.windowMs', options.windowMs, 60_000, { min: 1 }),
     hedgeOnFailure: boolean('hedge.hedgeOnFailure', options.hedgeOnFailure, true),
     budget: resolveBudget('hedge.budget', options.budget),
-    classifier: new Classifier('hedge', options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, 'hedge', options as ClassifyOptions<never>, false),
     clock: resolveClock('hedge', options.clock),
   });
 }

@@ -1,6 +1,7 @@
 import type { RandomSource } from '../core/clock.js';
 import { resolveRandom } from '../core/common-options.js';
 import { checkKeys, invalid, type NumberRange, number } from '../core/options.js';
+import { reportCallbackError } from '../core/report.js';
 
 // Validation runs once, at construction; the per-sample path trusts these values.
 
@@ -50,7 +51,7 @@ function perLimit(
   range: NumberRange,
 ): (limit: number) => number {
   if (value === undefined) return fallback;
-  if (typeof value === 'function') return value as (limit: number) => number;
+  if (typeof value === 'function') return guardedPerLimit(path, value as (limit: number) => number, fallback);
   if (typeof value !== 'number') return invalid(path, 'a number or a function of the limit', value);
   const constant = number(path, value, 0, range);
   return () => constant;
@@ -167,6 +168,24 @@ export const VEGAS_DEFAULTS = Object.freeze({
   decrease: (limit: number) => limit - log10Root(limit),
 });
 
+/** A user function of the limit that throws or answers no finite number is reported; the default answers instead. */
+function guardedPerLimit(
+  path: string,
+  fn: (limit: number) => number,
+  fallback: (limit: number) => number,
+): (limit: number) => number {
+  return (limit) => {
+    let result: number;
+    try {
+      result = fn(limit);
+    } catch (error) {
+      reportCallbackError(path, '(limit)', error);
+      return fallback(limit);
+    }
+    return Number.isFinite(result) ? result : fallback(limit);
+  };
+}
+
 function limitFunction(
   path: string,
   value: unknown,
@@ -174,7 +193,7 @@ function limitFunction(
 ): (limit: number) => number {
   if (value === undefined) return fallback;
   if (typeof value !== 'function') return invalid(path, 'a function of the limit', value);
-  return value as (limit: number) => number;
+  return guardedPerLimit(path, value as (limit: number) => number, fallback);
 }
 
 export function resolveVegasOptions(options: VegasLimitOptions = {}): ResolvedVegasOptions {

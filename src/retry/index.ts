@@ -1,6 +1,7 @@
 import { FAILURE, SUCCESS, type Verdict } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import { Scope } from '../core/context.js';
+import { RejectedError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { Fail } from '../core/outcome.js';
@@ -19,10 +20,16 @@ import {
   settle,
   type Wrapper,
 } from '../core/policy.js';
+import { guarded, reportCallbackError } from '../core/report.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
-import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from './options.js';
+import {
+  DEFAULT_BACKOFF,
+  type ResolvedRetryOptions,
+  type RetryOptions,
+  resolveRetryOptions,
+} from './options.js';
 
 export type { Backoff, ExponentialOptions, Jitter, RetryDelayInfo } from './backoff.js';
 export { constant, custom, exponential, linear } from './backoff.js';
@@ -50,6 +57,11 @@ export type GiveUpReason =
   | 'retry-after'
   /** The shared retry budget refused another attempt. */
   | 'budget'
+  /**
+   * One of our own policies rejected the call (open circuit, full bulkhead, rate limit) without saying
+   * it may be tried again within `maxRejectionWaitMs`.
+   */
+  | 'rejected'
   /** The caller or an enclosing timeout aborted the execution. */
   | 'aborted';
 
@@ -168,7 +180,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
   }
 
   async #loop(scope: Scope, inner: Invoke, first: unknown, startedAt: number): Promise<unknown> {
-    const { classifier, maxAttempts, backoff, maxDelayMs, maxElapsedMs, random, budget } = this.options;
+    const { classifier, maxAttempts, maxDelayMs, maxElapsedMs, budget } = this.options;
     let result = first;
     let previousDelay = 0;
     for (let attempt = 1; ; attempt++) {
@@ -177,9 +189,10 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
       if (verdict !== FAILURE) return result;
       if (attempt >= maxAttempts) return this.#giveUp(attempt, 'max-attempts', result);
       if (scope.isAborted()) return this.#giveUp(attempt, 'aborted', new Fail(scope.abortReason()));
+      if (!this.#mayRetryRejection(result)) return this.#giveUp(attempt, 'rejected', result);
       const failure = failureOf<never>(result);
-      let delay = backoff.delay(attempt, previousDelay, random, maxDelayMs, failure);
-      const pushback = this.options.retryAfter(failure);
+      let delay = this.#delay(attempt, previousDelay, failure);
+      const pushback = guarded(this.options.retryAfter, failure, undefined, 'retry.retryAfter', this.name);
       if (pushback !== undefined) {
         if (pushback > maxDelayMs) return this.#giveUp(attempt, 'retry-after', result);
         if (pushback > delay) delay = pushback;
@@ -207,6 +220,35 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
       next.attempt = attempt + 1;
       result = await settle(inner, next);
     }
+  }
+
+  /**
+   * Load shedding of our own (RejectedError) is retried only when it says the call may pass again soon:
+   * retrying an open circuit would sleep out its whole break while the caller waits, where failing
+   * fast is the point. Whether that time also fits the deadline is checked like any delay.
+   */
+  #mayRetryRejection(result: unknown): boolean {
+    const limit = this.options.maxRejectionWaitMs;
+    if (limit === Number.POSITIVE_INFINITY || !(result instanceof Fail)) return true;
+    const error = result.error;
+    if (!(error instanceof RejectedError)) return true;
+    return error.retryAfterMs !== undefined && error.retryAfterMs <= limit;
+  }
+
+  /**
+   * The backoff's delay, within [0, maxDelayMs] whatever a custom curve returns (NaN, a negative, more
+   * than its cap). A curve that throws is reported and the default curve is used instead.
+   */
+  #delay(attempt: number, previousMs: number, failure: Failure<never>): number {
+    const { backoff, random, maxDelayMs } = this.options;
+    let ms: number;
+    try {
+      ms = backoff.delay(attempt, previousMs, random, maxDelayMs, failure);
+    } catch (error) {
+      reportCallbackError('retry.backoff', this.name, error);
+      ms = DEFAULT_BACKOFF.delay(attempt, previousMs, random, maxDelayMs, failure);
+    }
+    return ms > 0 ? Math.min(ms, maxDelayMs) : 0;
   }
 
   #giveUp(attempts: number, reason: GiveUpReason, result: unknown): unknown {

@@ -8,7 +8,7 @@ import {
   resolveRandom,
 } from '../core/common-options.js';
 import type { Failure } from '../core/failure.js';
-import { checkKeys, func, invalid, number } from '../core/options.js';
+import { checkKeys, func, invalid, MAX_TIMER_MS, number } from '../core/options.js';
 import { type Backoff, constant, custom, exponential, type RetryDelayInfo } from './backoff.js';
 import type { RetryBudget } from './budget.js';
 
@@ -46,6 +46,13 @@ export interface RetryOptions<R = unknown> extends CommonOptions, ClassifyOption
    * fetch integration).
    */
   retryAfter?: (failure: Failure<R>) => number | undefined;
+  /**
+   * Rejections by our own policies (`RejectedError`: an open circuit, a full bulkhead, a rate limit) are
+   * retried only when they say the call may pass again within this many ms (`retryAfterMs`), and that
+   * wait fits the remaining budget; otherwise the caller gets the rejection at once (reason 'rejected').
+   * Default 1 000. `0` never retries them; `Infinity` retries them like any other failure.
+   */
+  maxRejectionWaitMs?: number;
   /** Random source for jitter (default Math.random). */
   random?: RandomSource;
   /** A budget shared with other retry and hedging policies; a retry it refuses ends with reason 'budget'. */
@@ -58,6 +65,7 @@ export interface ResolvedRetryOptions {
   readonly backoff: Backoff;
   readonly maxDelayMs: number;
   readonly maxElapsedMs: number;
+  readonly maxRejectionWaitMs: number;
   readonly retryAfter: (failure: Failure<unknown>) => number | undefined;
   readonly classifier: Classifier;
   readonly clock: Clock;
@@ -73,12 +81,13 @@ const KEYS = [
   'backoff',
   'maxDelayMs',
   'maxElapsedMs',
+  'maxRejectionWaitMs',
   'retryAfter',
   'random',
   'budget',
 ];
 const DEFAULT_RETRIES = 3;
-const DEFAULT_BACKOFF = exponential();
+export const DEFAULT_BACKOFF = exponential();
 
 export function defaultRetryAfter(failure: Failure<unknown>): number | undefined {
   if (failure.kind !== 'error') return undefined;
@@ -89,7 +98,8 @@ export function defaultRetryAfter(failure: Failure<unknown>): number | undefined
 
 function resolveBackoff(value: RetryOptions['backoff']): Backoff {
   if (value === undefined) return DEFAULT_BACKOFF;
-  if (typeof value === 'number') return constant(number('retry.backoff', value, 0, { min: 0 }));
+  if (typeof value === 'number')
+    return constant(number('retry.backoff', value, 0, { min: 0, max: MAX_TIMER_MS }));
   if (typeof value === 'function') return custom(value);
   if (typeof value === 'object' && value !== null && typeof (value as Backoff).delay === 'function')
     return value;
@@ -113,14 +123,19 @@ export function resolveRetryOptions<R>(options: RetryOptions<R> = {}): ResolvedR
           integer: true,
           infinite: true,
         }) + 1;
+  const name = resolveName('retry', options.name, 'retry');
   return Object.freeze({
-    name: resolveName('retry', options.name, 'retry'),
+    name,
     maxAttempts,
     backoff: resolveBackoff(options.backoff as RetryOptions['backoff']),
-    maxDelayMs: number('retry.maxDelayMs', options.maxDelayMs, 30_000, { min: 0 }),
+    maxDelayMs: number('retry.maxDelayMs', options.maxDelayMs, 30_000, { min: 0, max: MAX_TIMER_MS }),
     maxElapsedMs: number('retry.maxElapsedMs', options.maxElapsedMs, Number.POSITIVE_INFINITY, {
       min: 0,
       exclusiveMin: true,
+      infinite: true,
+    }),
+    maxRejectionWaitMs: number('retry.maxRejectionWaitMs', options.maxRejectionWaitMs, 1_000, {
+      min: 0,
       infinite: true,
     }),
     retryAfter: func(
@@ -128,7 +143,7 @@ export function resolveRetryOptions<R>(options: RetryOptions<R> = {}): ResolvedR
       options.retryAfter,
       defaultRetryAfter as (f: Failure<R>) => number | undefined,
     ),
-    classifier: new Classifier('retry', options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, 'retry', options as ClassifyOptions<never>, false),
     clock: resolveClock('retry', options.clock),
     random: resolveRandom('retry', options.random),
     budget: resolveBudget('retry.budget', options.budget),

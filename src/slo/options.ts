@@ -147,14 +147,15 @@ export function resolveSloOptions<R>(options: SloOptions<R>): ResolvedSloOptions
       severity: oneOf(`${ap}.severity`, a.severity, 'page', ['page', 'ticket'] as const),
     });
   });
+  const name = resolveName(p, options.name, 'slo');
   return Object.freeze({
-    name: resolveName(p, options.name, 'slo'),
+    name,
     availability,
     latency,
     windowMs,
     resolutionMs,
     alerts: Object.freeze(alerts),
-    classifier: new Classifier(p, options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, p, options as ClassifyOptions<never>, false),
     clock: resolveClock(p, options.clock),
   });
 }

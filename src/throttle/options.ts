@@ -72,8 +72,9 @@ export function resolveAdaptiveThrottleOptions<R>(
 ): ResolvedAdaptiveThrottleOptions {
   const path = 'adaptiveThrottle';
   checkKeys(path, options, KEYS);
+  const name = resolveName(path, options?.name, 'adaptive-throttle');
   return Object.freeze({
-    name: resolveName(path, options?.name, 'adaptive-throttle'),
+    name,
     k: number(`${path}.k`, options?.k, 2, { min: 1, max: 1_000 }),
     windowMs: number(`${path}.windowMs`, options?.windowMs, 120_000, { min: 1, max: MAX_TIMER_MS }),
     buckets: number(`${path}.buckets`, options?.buckets, 60, { min: 1, max: 10_000, integer: true }),
@@ -83,7 +84,7 @@ export function resolveAdaptiveThrottleOptions<R>(
       max: 1,
       exclusiveMin: true,
     }),
-    classifier: new Classifier(path, options as ClassifyOptions<never> | undefined, true),
+    classifier: new Classifier(name, path, options as ClassifyOptions<never> | undefined, true),
     random: resolveRandom(path, options?.random),
     clock: resolveClock(path, options?.clock),
   });

@@ -11,7 +11,7 @@ import {
   TimeoutError,
   timeout,
 } from '../../src/index.js';
-import { abortListeners, deferred, FakeClock, flush, track } from '../helpers.js';
+import { abortListeners, captureCallbackErrors, deferred, FakeClock, flush, track } from '../helpers.js';
 
 /** A run function whose batches are recorded and answered by hand. */
 function manual<V = string>() {
@@ -228,7 +228,7 @@ describe('batch', () => {
       expect(b.snapshot().batches).toBe(1);
     });
 
-    it('uses a key function, and fails a call whose key function throws', async () => {
+    it('uses a key function; a call whose key function throws runs on its own', async () => {
       const clock = new FakeClock();
       const seen: (readonly number[])[] = [];
       const b = batch<string, number>({
@@ -250,11 +250,20 @@ describe('batch', () => {
           throw boom;
         },
       });
-      await expect(failing.execute(() => 'x', { key: 'a' })).rejects.toBe(boom);
-      await expect(failing.executeOutcome(() => 'x', { key: 'a' })).resolves.toEqual({
-        ok: false,
-        error: boom,
-      });
+      const reported = captureCallbackErrors();
+      try {
+        await expect(failing.execute(() => 'x', { key: 'a' })).resolves.toBe('x');
+        await expect(failing.executeOutcome(() => 'y', { key: 'a' })).resolves.toEqual({
+          ok: true,
+          value: 'y',
+        });
+        expect(reported.map((e) => [e.callback, e.error])).toEqual([
+          ['batch.key', boom],
+          ['batch.key', boom],
+        ]);
+      } finally {
+        reported.stop();
+      }
     });
 
     it('executeOutcome gives each caller its own outcome', async () => {

@@ -12,7 +12,7 @@ import {
   TimeoutError,
   timeout,
 } from '../../src/index.js';
-import { abortListeners, deferred, FakeClock, flush, track } from '../helpers.js';
+import { abortListeners, captureCallbackErrors, deferred, FakeClock, flush, track } from '../helpers.js';
 
 const byKey = (ctx: Context) => ctx.key;
 
@@ -102,20 +102,24 @@ describe('coalesce', () => {
     expect(policy.snapshot().inflightKeys).toBe(0);
   });
 
-  it('fails the call when the key function throws or returns a non-string', async () => {
-    const boom = new Error('bad key');
-    const throwing = coalesce({
-      key: () => {
-        throw boom;
-      },
-    });
-    await expect(throwing.execute(() => 1)).rejects.toBe(boom);
-    const numeric = coalesce({ key: () => 42 as unknown as string });
-    await expect(numeric.execute(() => 1)).rejects.toMatchObject({
-      name: 'TypeError',
-      code: 'BW_ERR_INVALID_OPTION',
-      option: 'coalesce.key',
-    });
+  it('runs a call on its own, and reports it, when the key function throws or returns a non-string', async () => {
+    const reported = captureCallbackErrors();
+    try {
+      const boom = new Error('bad key');
+      const throwing = coalesce({
+        key: () => {
+          throw boom;
+        },
+      });
+      await expect(throwing.execute(() => 1)).resolves.toBe(1);
+      await expect(throwing.execute(() => Promise.reject(new Error('task')))).rejects.toThrow('task');
+      const numeric = coalesce({ key: () => 42 as unknown as string });
+      await expect(numeric.execute(() => 2)).resolves.toBe(2);
+      expect(reported.map((e) => e.callback)).toEqual(['coalesce.key', 'coalesce.key', 'coalesce.key']);
+      expect(reported[0]!.error).toBe(boom);
+    } finally {
+      reported.stop();
+    }
   });
 
   it('resolves the shared failure as an outcome with executeOutcome', async () => {

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { BrokenCircuitError, constant, type GiveUpEvent, type RetryEvent, retry } from '../../src/index.js';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  circuitBreaker,
+  constant,
+  type GiveUpEvent,
+  pipeline,
+  RateLimitedError,
+  type RetryEvent,
+  retry,
+  timeout,
+} from '../../src/index.js';
 import { FakeClock, track } from '../helpers.js';
 
 function failing(times: number, error = new Error('flaky')) {
@@ -193,13 +205,105 @@ describe('retry', () => {
     const call = track(
       policy.execute(() => {
         calls++;
-        throw BrokenCircuitError.create('db', 'open', 30_000);
+        throw Object.assign(new Error('503'), { retryAfterMs: 30_000 });
       }),
     );
     await clock.tick(0);
-    expect(call.error).toBeInstanceOf(BrokenCircuitError);
+    expect((call.error as Error).message).toBe('503');
     expect(calls).toBe(1);
     expect(reasons).toEqual(['retry-after']);
+  });
+
+  describe('rejections of our own policies', () => {
+    it('fails fast on an open circuit whose break is longer than maxRejectionWaitMs', async () => {
+      const clock = new FakeClock();
+      const policy = retry({ maxRetries: 3, clock });
+      const reasons: string[] = [];
+      policy.onGiveUp((e) => reasons.push(e.reason));
+      let calls = 0;
+      const call = track(
+        policy.execute(() => {
+          calls++;
+          throw BrokenCircuitError.create('db', 'open', 5_000);
+        }),
+      );
+      await clock.tick(0);
+      expect(call.error).toBeInstanceOf(BrokenCircuitError);
+      expect(calls).toBe(1);
+      expect(reasons).toEqual(['rejected']);
+    });
+
+    it('does not retry a rejection that does not say when to come back (a full bulkhead)', async () => {
+      const clock = new FakeClock();
+      const policy = retry({ maxRetries: 3, backoff: 0, clock });
+      let calls = 0;
+      const call = track(
+        policy.execute(() => {
+          calls++;
+          throw BulkheadRejectedError.create('pool', 'full');
+        }),
+      );
+      await clock.tick(0);
+      expect(call.error).toBeInstanceOf(BulkheadRejectedError);
+      expect(calls).toBe(1);
+    });
+
+    it('waits out a rejection that asks for less than maxRejectionWaitMs (a rate limit)', async () => {
+      const clock = new FakeClock();
+      const policy = retry({ maxRetries: 3, backoff: 0, clock });
+      const times: number[] = [];
+      const call = track(
+        policy.execute(() => {
+          times.push(clock.now());
+          if (times.length === 1) throw RateLimitedError.create('api', 300);
+          return 'ok';
+        }),
+      );
+      await clock.tick(300);
+      expect(call.value).toBe('ok');
+      expect(times).toEqual([0, 300]);
+    });
+
+    it('a rejection exactly at the limit is retried; 0 never retries; Infinity retries like any failure', async () => {
+      const clock = new FakeClock();
+      const attempts = async (maxRejectionWaitMs: number, error: Error) => {
+        let calls = 0;
+        const policy = retry({ maxRetries: 2, backoff: 10, maxRejectionWaitMs, clock });
+        const call = track(
+          policy.execute(() => {
+            calls++;
+            throw error;
+          }),
+        );
+        await clock.tick(10_000);
+        expect(call.error).toBe(error);
+        return calls;
+      };
+      expect(await attempts(1_000, RateLimitedError.create('api', 1_000))).toBe(3);
+      expect(await attempts(0, RateLimitedError.create('api', 1))).toBe(1);
+      expect(await attempts(Number.POSITIVE_INFINITY, BulkheadRejectedError.create('pool', 'full'))).toBe(3);
+    });
+
+    it('the README pipeline fails fast once the circuit is open', async () => {
+      const clock = new FakeClock();
+      const policy = pipeline(
+        retry({ maxRetries: 3, clock, random: () => 0.5 }),
+        circuitBreaker({ failureRateThreshold: 0.5, minimumCalls: 4, clock }),
+        bulkhead({ limit: 20, queue: 50, clock }),
+        timeout({ durationMs: 2_000, clock }),
+      );
+      const dead = () => Promise.reject(new Error('connection refused'));
+      // The first call's attempts open the circuit.
+      const first = track(policy.execute(dead));
+      await clock.tick(1_000);
+      expect((first.error as Error).message).toBe('connection refused');
+      // Every later call is answered with no time passing: no sleeping out the break.
+      for (let i = 0; i < 10; i++) {
+        const call = track(policy.execute(dead));
+        await clock.tick(0);
+        expect(call.error).toBeInstanceOf(BrokenCircuitError);
+      }
+    });
   });
 
   it('caps every delay at maxDelayMs', async () => {

@@ -1,4 +1,5 @@
 import { RejectedError, TimeoutError } from '../../core/errors.js';
+import { PgCommitUnknownError, PgRolledBackError } from './errors.js';
 
 /**
  * What a failed database call says:
@@ -12,6 +13,8 @@ import { RejectedError, TimeoutError } from '../../core/errors.js';
  * - `query`: the server judged the query (syntax 42xxx, constraints 23xxx, data 22xxx, ...): retrying
  *   gives the same answer, and the server is healthy.
  * - `other`: anything else (a bug, a rejection of ours).
+ * A `PgCommitUnknownError` takes the category of what interrupted the COMMIT; a `PgRolledBackError` is
+ * a `query` answer.
  */
 export type PgErrorCategory = 'conflict' | 'unavailable' | 'connection' | 'timeout' | 'query' | 'other';
 
@@ -50,6 +53,8 @@ function isSqlState(code: string): boolean {
 }
 
 export function pgErrorCategory(error: unknown): PgErrorCategory {
+  if (error instanceof PgCommitUnknownError) return pgErrorCategory(error.cause);
+  if (error instanceof PgRolledBackError) return 'query';
   if (error instanceof TimeoutError) return 'timeout';
   if (error instanceof RejectedError) return 'other';
   const code = codeOf(error);
@@ -77,9 +82,12 @@ export function markRetryable(error: unknown): void {
 /**
  * The default `handle` of the pg retry: conflicts, transient unavailability (57P01-57P03, 53300), and
  * connection failures that the wrapper saw happen before the query was sent (or on an idempotent
- * call). Syntax, constraint and data errors are never retried.
+ * call). Syntax, constraint and data errors are never retried, nor is a COMMIT of unknown outcome
+ * (unless the call was idempotent and its connection was lost).
  */
 export function isRetryablePgError(error: unknown): boolean {
+  // The transaction may have committed: running it again could apply it twice.
+  if (error instanceof PgCommitUnknownError) return safeToRetry.has(error);
   const category = pgErrorCategory(error);
   if (category === 'conflict') return true;
   if (category === 'unavailable') return TRANSIENT_UNAVAILABLE.has(codeOf(error) ?? '');

@@ -9,10 +9,18 @@ import { exponential, type RetryOptions, type RetryPolicy, retry } from '../../r
 import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
 import { sendCancelRequest } from './cancel.js';
 import { isPgOutage, isRetryablePgError, markRetryable, pgErrorCategory } from './classify.js';
+import { commit, commitUnknownIn } from './commit.js';
+import { PgCommitUnknownError } from './errors.js';
 import { type ResilientPoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.js';
 
 export { sendCancelRequest } from './cancel.js';
 export { isPgOutage, isRetryablePgError, type PgErrorCategory, pgErrorCategory } from './classify.js';
+export {
+  BW_ERR_PG_COMMIT_UNKNOWN,
+  BW_ERR_PG_ROLLED_BACK,
+  PgCommitUnknownError,
+  PgRolledBackError,
+} from './errors.js';
 export type { ResilientPoolOptions } from './options.js';
 
 /** The pool to protect: a `pg.Pool` (only `connect()` is used). */
@@ -48,7 +56,9 @@ export interface ResilientPool {
   /**
    * Runs `fn` in a transaction (BEGIN ... COMMIT, ROLLBACK on failure) on one connection; a
    * serialization failure or deadlock reruns the whole function. `fn` must be safe to run again and
-   * should use only `client` for the transaction's statements.
+   * should use only `client` for the transaction's statements. Rejects with `PgRolledBackError` when
+   * the server answers COMMIT with ROLLBACK (`fn` caught a statement's error), and with
+   * `PgCommitUnknownError` when the call is aborted or the connection lost while COMMIT runs.
    */
   transaction<T>(
     fn: (client: PoolClient, context: Context) => Promise<T>,
@@ -92,24 +102,31 @@ function connectFailed(error: unknown): never {
   throw error;
 }
 
+/** What `settleOn` shares with the work: whether the call was aborted, whether COMMIT was sent. */
+interface CallState {
+  aborted: boolean;
+  committing: boolean;
+}
+
 /**
- * Settles with `work` or, first, with the signal's reason; when the signal wins, the server is asked
- * to cancel. The connection is released once the work really ends, and destroyed if a cancel was sent
- * (a late cancel must not hit the next user's statement) or the failure broke it.
+ * Settles with `work` or, first, with the signal's reason (wrapped in `PgCommitUnknownError` once
+ * COMMIT was sent: it may still commit, or the cancel may roll it back); when the signal wins, the
+ * server is asked to cancel. The connection is released once the work really ends, and destroyed if a
+ * cancel was sent (a late cancel must not hit the next user's statement) or the failure broke it.
  */
 function settleOn<T>(
   client: PoolClient,
   work: Promise<T>,
   signal: AbortSignal | undefined,
   cancel: boolean,
-  state: { aborted: boolean },
+  state: CallState,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let cancelled = false;
     const onAbort = () => {
       state.aborted = true;
       if (cancel) cancelled = sendCancelRequest(client);
-      reject(signal!.reason);
+      reject(state.committing ? new PgCommitUnknownError(signal!.reason) : signal!.reason);
     };
     if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
     work.then(
@@ -132,6 +149,12 @@ function settleOn<T>(
 function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   throw outcome.error;
+}
+
+/** As `unwrap`; a COMMIT of unknown outcome is reported as such even when a timeout wrapped it. */
+function unwrapTransaction<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw commitUnknownIn(outcome.error) ?? outcome.error;
 }
 
 function signalOf(ctx: Context): AbortSignal | undefined {
@@ -202,7 +225,7 @@ function buildPipeline(o: ResolvedPoolOptions): Pipeline {
  */
 export function resilientPool(pool: PoolLike, options?: ResilientPoolOptions): ResilientPool {
   if (typeof (pool as Partial<PoolLike> | null)?.connect !== 'function') {
-    throw new TypeError('breakwater: resilientPool(pool) needs a pg Pool (an object with connect())');
+    invalid('resilientPool.pool', 'a pg Pool (an object with connect())', pool);
   }
   const o = resolvePoolOptions(options);
   const policy = buildPipeline(o);
@@ -218,7 +241,7 @@ export function resilientPool(pool: PoolLike, options?: ResilientPoolOptions): R
       const client = await acquire(pool, signal);
       const work = values === undefined ? client.query<R>(text) : client.query<R>(text, values as unknown[]);
       try {
-        return await settleOn(client, work, signal, o.cancel, { aborted: false });
+        return await settleOn(client, work, signal, o.cancel, { aborted: false, committing: false });
       } catch (error) {
         // Sent, then the connection failed: the statement may have run. Retry only if that is harmless.
         if (idempotent) markRetryable(error);
@@ -237,21 +260,21 @@ export function resilientPool(pool: PoolLike, options?: ResilientPoolOptions): R
     const attempt = async (ctx: Context): Promise<T> => {
       const signal = signalOf(ctx);
       const client = await acquire(pool, signal);
-      const state = { aborted: false, committing: false };
+      const state: CallState = { aborted: false, committing: false };
       const work = (async () => {
         await client.query(begin);
+        let value: T;
         try {
-          const value = await fn(client, ctx);
+          value = await fn(client, ctx);
           // Never commit work whose caller has been told it failed.
           if (state.aborted) throw signal?.reason;
-          state.committing = true;
-          await client.query('COMMIT');
-          return value;
         } catch (error) {
-          if (!state.committing && !breaksConnection(error))
-            await client.query('ROLLBACK').catch(() => undefined);
+          if (!breaksConnection(error)) await client.query('ROLLBACK').catch(() => undefined);
           throw error;
         }
+        state.committing = true;
+        await commit(client);
+        return value;
       })();
       try {
         return await settleOn(client, work, signal, o.cancel, state);
@@ -261,7 +284,7 @@ export function resilientPool(pool: PoolLike, options?: ResilientPoolOptions): R
         throw error;
       }
     };
-    return policy.executeOutcome(attempt, { signal: call?.signal, key: call?.key }).then(unwrap);
+    return policy.executeOutcome(attempt, { signal: call?.signal, key: call?.key }).then(unwrapTransaction);
   };
 
   return Object.freeze({ query, transaction, pipeline: policy }) as ResilientPool;

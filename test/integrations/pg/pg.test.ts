@@ -8,15 +8,21 @@ import {
   TimeoutError,
 } from '../../../src/index.js';
 import {
+  BW_ERR_PG_COMMIT_UNKNOWN,
+  BW_ERR_PG_ROLLED_BACK,
   isPgOutage,
   isRetryablePgError,
+  PgCommitUnknownError,
+  PgRolledBackError,
   pgErrorCategory,
   resilientPool,
 } from '../../../src/integrations/pg/index.js';
-import { deferred, FakeClock } from '../../helpers.js';
+import { deferred, FakeClock, waitFor } from '../../helpers.js';
 import { findPostgres, type Postgres, startPostgres } from './postgres.js';
 
 const bin = findPostgres();
+/** Advisory lock key of the commit gate (see the `gated` table). */
+const GATE = 7;
 if (bin === undefined) {
   console.warn(
     'test/integrations/pg: no PostgreSQL binary found (looked in $PG_BIN, /usr/lib/postgresql/*/bin, ' +
@@ -65,7 +71,54 @@ describe('pg error classification', () => {
     expect(() => resilientPool(pool, { retires: 1 } as never)).toThrow(
       expect.objectContaining({ code: 'BW_ERR_INVALID_OPTION', option: 'resilientPool.retires' }),
     );
-    expect(() => resilientPool({} as never)).toThrow(TypeError);
+    expect(() => resilientPool({} as never)).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: 'BW_ERR_INVALID_OPTION',
+        option: 'resilientPool.pool',
+      }),
+    );
+  });
+
+  it('never retries an interrupted COMMIT by default, and sorts it by what interrupted it', () => {
+    const lost = new PgCommitUnknownError(new Error('Connection terminated unexpectedly'));
+    expect(lost).toMatchObject({ name: 'PgCommitUnknownError', code: BW_ERR_PG_COMMIT_UNKNOWN });
+    expect(lost).toBeInstanceOf(Error);
+    expect(pgErrorCategory(lost)).toBe('connection');
+    expect(isRetryablePgError(lost)).toBe(false);
+    expect(isPgOutage(lost)).toBe(true);
+    const timedOut = new PgCommitUnknownError(TimeoutError.create(10, 't'));
+    expect(pgErrorCategory(timedOut)).toBe('timeout');
+    expect(isRetryablePgError(timedOut)).toBe(false);
+    // As the pipeline's timeout reports it.
+    expect(isRetryablePgError(TimeoutError.create(10, 't', timedOut))).toBe(false);
+    expect(pgErrorCategory(new PgCommitUnknownError(new Error('user left')))).toBe('other');
+    // Whatever cut the COMMIT off, even an error that is retryable before COMMIT.
+    for (const code of ['40001', '57P01', '08006'])
+      expect(isRetryablePgError(new PgCommitUnknownError(sqlError(code))), code).toBe(false);
+  });
+
+  it('lets a retry of your own leave an interrupted COMMIT alone, as docs/pg.md shows', async () => {
+    for (const options of [{ handle: isRetryablePgError }, { ignore: PgCommitUnknownError }]) {
+      let calls = 0;
+      const mine = retry({ ...options, backoff: 0 });
+      const error = await mine
+        .execute(async () => {
+          calls++;
+          throw new PgCommitUnknownError(new Error('user left'));
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PgCommitUnknownError);
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('treats a rolled-back COMMIT as an answer of a healthy server, not retried', () => {
+    const error = new PgRolledBackError();
+    expect(error).toMatchObject({ name: 'PgRolledBackError', code: BW_ERR_PG_ROLLED_BACK });
+    expect(pgErrorCategory(error)).toBe('query');
+    expect(isRetryablePgError(error)).toBe(false);
+    expect(isPgOutage(error)).toBe(false);
   });
 });
 
@@ -90,6 +143,13 @@ describe.skipIf(bin === undefined)(
         CREATE TABLE emails (address text PRIMARY KEY);
         CREATE SEQUENCE flaky_seq;
         CREATE SEQUENCE sleepy_seq;
+        -- A deferred constraint trigger runs inside COMMIT: here it waits for an advisory lock that the
+        -- test holds, so COMMIT is reliably in flight, for as long as the test wants.
+        CREATE TABLE gated (id text PRIMARY KEY);
+        CREATE FUNCTION wait_for_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_advisory_xact_lock(${GATE}); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER gate AFTER INSERT ON gated DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION wait_for_gate();
         -- Fails with a serialization failure while the sequence is at most $1, then returns it.
         CREATE FUNCTION flaky(fails int) RETURNS int LANGUAGE plpgsql AS $$
           DECLARE n int := nextval('flaky_seq');
@@ -115,8 +175,29 @@ describe.skipIf(bin === undefined)(
       );
       return rows[0].n as number;
     }
-    async function until(check: () => Promise<boolean>): Promise<void> {
-      while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 5));
+    /** Whether backend `pid` is running COMMIT and waiting for a lock (the commit-time gate). */
+    async function commitWaiting(pid: number): Promise<boolean> {
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE pid = $1 AND state = 'active' AND query = 'COMMIT' AND wait_event_type = 'Lock'`,
+        [pid],
+      );
+      return rows[0].n === 1;
+    }
+    async function gatedRows(id: string): Promise<number> {
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM gated WHERE id = $1', [id]);
+      return rows[0].n as number;
+    }
+    /** Holds the advisory lock that every COMMIT of a transaction that wrote to `gated` waits for. */
+    async function closeGate(): Promise<{ open(): Promise<void> }> {
+      const holder = await admin.connect();
+      await holder.query(`SELECT pg_advisory_lock(${GATE})`);
+      return {
+        open: async () => {
+          await holder.query(`SELECT pg_advisory_unlock(${GATE})`);
+          holder.release();
+        },
+      };
     }
     const retryOf = (db: { pipeline: { policies: readonly unknown[] } }) =>
       db.pipeline.policies.find((p) => (p as { kind?: string }).kind === 'retry') as RetryPolicy;
@@ -194,12 +275,12 @@ describe.skipIf(bin === undefined)(
       const caller = new AbortController();
       const sql = 'SELECT pg_sleep(30)';
       const call = db.query(sql, undefined, { signal: caller.signal }).catch((e: unknown) => e);
-      await until(async () => (await running(sql)) === 1);
+      await waitFor(async () => (await running(sql)) === 1, 'the statement to run on the server');
       const before = pool.totalCount;
       caller.abort(new Error('user left'));
       expect(await call).toMatchObject({ message: 'user left' });
-      await until(async () => (await running(sql)) === 0);
-      await until(async () => pool.totalCount === before - 1);
+      await waitFor(async () => (await running(sql)) === 0, 'the server to cancel the statement');
+      await waitFor(() => pool.totalCount === before - 1, 'the cancelled connection to be dropped');
       // The pool is healthy afterwards.
       expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     });
@@ -214,10 +295,10 @@ describe.skipIf(bin === undefined)(
       const db = resilientPool(pool, { clock, timeout: 1_000, retry: false, circuitBreaker: breaker });
       const sql = 'SELECT pg_sleep(31)';
       const call = db.query(sql).catch((e: unknown) => e);
-      await until(async () => (await running(sql)) === 1);
+      await waitFor(async () => (await running(sql)) === 1, 'the statement to run on the server');
       await clock.tick(1_000);
       expect(await call).toBeInstanceOf(TimeoutError);
-      await until(async () => (await running(sql)) === 0);
+      await waitFor(async () => (await running(sql)) === 0, 'the server to cancel the statement');
       expect(breaker.state).toBe('open');
       await expect(db.query('SELECT 1')).rejects.toBeInstanceOf(BrokenCircuitError);
     });
@@ -238,11 +319,127 @@ describe.skipIf(bin === undefined)(
       caller.abort(new Error('gone'));
       expect(await call).toMatchObject({ message: 'gone' });
       release.resolve();
-      await until(async () => pool.idleCount === pool.totalCount);
+      await waitFor(
+        () => pool.idleCount === pool.totalCount,
+        'the rolled-back connection to return to the pool',
+      );
       const { rows } = await admin.query(
         `SELECT count(*)::int AS n FROM emails WHERE address = 'c@example.com'`,
       );
       expect(rows[0].n).toBe(0);
+    });
+
+    it('rejects a transaction that PostgreSQL rolled back at COMMIT because fn swallowed a statement error', async () => {
+      const db = resilientPool(pool, { retry: { backoff: 0 } });
+      let runs = 0;
+      const call = db.transaction(async (client) => {
+        runs++;
+        await client.query(`INSERT INTO emails VALUES ('d@example.com')`);
+        // The error is caught, but the transaction is aborted: the server answers COMMIT with ROLLBACK.
+        await client.query('SELEC 1').catch(() => undefined);
+        return 'done';
+      });
+      await expect(call).rejects.toMatchObject({ name: 'PgRolledBackError', code: BW_ERR_PG_ROLLED_BACK });
+      expect(runs).toBe(1);
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM emails WHERE address = 'd@example.com'`,
+      );
+      expect(rows[0].n).toBe(0);
+      // The connection is fine: it went back to the pool and serves the next call.
+      expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    });
+
+    it('reports a COMMIT interrupted by the caller as of unknown outcome (here the cancel rolled it back)', async () => {
+      const db = resilientPool(pool, { retry: { backoff: 0 } });
+      const gate = await closeGate();
+      try {
+        const caller = new AbortController();
+        let backend: number | undefined;
+        const call = db
+          .transaction(
+            async (client) => {
+              backend = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+              await client.query(`INSERT INTO gated VALUES ('by-caller')`);
+            },
+            { signal: caller.signal },
+          )
+          .catch((e: unknown) => e);
+        await waitFor(
+          async () => backend !== undefined && (await commitWaiting(backend)),
+          'COMMIT to wait at the gate',
+        );
+        caller.abort(new Error('user left'));
+        const error = await call;
+        expect(error).toBeInstanceOf(PgCommitUnknownError);
+        expect(error).toMatchObject({ code: BW_ERR_PG_COMMIT_UNKNOWN, cause: { message: 'user left' } });
+        // The CancelRequest reached COMMIT while its deferred trigger waited: the transaction was rolled back.
+        await waitFor(async () => !(await commitWaiting(backend!)), 'the cancel to end the waiting COMMIT');
+      } finally {
+        await gate.open();
+      }
+      expect(await gatedRows('by-caller')).toBe(0);
+      expect(retryOf(db).snapshot().retries).toBe(0);
+    });
+
+    it('reports a COMMIT interrupted by the timeout as of unknown outcome, does not retry it, and it may commit', async () => {
+      const clock = new FakeClock();
+      const db = resilientPool(pool, { clock, timeout: 1_000, cancel: false, retry: { backoff: 0 } });
+      let runs = 0;
+      const gate = await closeGate();
+      let error: unknown;
+      try {
+        let backend: number | undefined;
+        const call = db
+          .transaction(async (client) => {
+            runs++;
+            backend = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+            await client.query(`INSERT INTO gated VALUES ('by-timeout')`);
+          })
+          .catch((e: unknown) => e);
+        await waitFor(
+          async () => backend !== undefined && (await commitWaiting(backend)),
+          'COMMIT to wait at the gate',
+        );
+        await clock.tick(1_000);
+        error = await call;
+      } finally {
+        await gate.open();
+      }
+      expect(error).toBeInstanceOf(PgCommitUnknownError);
+      expect((error as PgCommitUnknownError).cause).toBeInstanceOf(TimeoutError);
+      expect(runs).toBe(1);
+      expect(retryOf(db).snapshot().retries).toBe(0);
+      // Nothing cancelled it: once the gate opens, the COMMIT the caller gave up on goes through.
+      await waitFor(async () => (await gatedRows('by-timeout')) === 1, 'the abandoned COMMIT to commit');
+      await waitFor(() => pool.idleCount === pool.totalCount, 'the connection to return to the pool');
+    });
+
+    it('reports a COMMIT whose backend was terminated (57P01) as of unknown outcome, and does not retry it', async () => {
+      const db = resilientPool(pool, { retry: { backoff: 0 } });
+      const gate = await closeGate();
+      let error: unknown;
+      try {
+        let backend: number | undefined;
+        const call = db
+          .transaction(async (client) => {
+            backend = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+            await client.query(`INSERT INTO gated VALUES ('by-terminate')`);
+          })
+          .catch((e: unknown) => e);
+        await waitFor(
+          async () => backend !== undefined && (await commitWaiting(backend)),
+          'COMMIT to wait at the gate',
+        );
+        await admin.query('SELECT pg_terminate_backend($1)', [backend]);
+        error = await call;
+      } finally {
+        await gate.open();
+      }
+      expect(error).toBeInstanceOf(PgCommitUnknownError);
+      expect((error as PgCommitUnknownError).cause).toMatchObject({ code: '57P01' });
+      expect(retryOf(db).snapshot().retries).toBe(0);
+      // Terminated inside its commit-time trigger, before the commit record: rolled back.
+      expect(await gatedRows('by-terminate')).toBe(0);
     });
 
     it('retries a statement whose backend was terminated by an administrator (57P01)', async () => {
@@ -251,7 +448,7 @@ describe.skipIf(bin === undefined)(
       // The first attempt sleeps (and is terminated), the next returns at once.
       const sql = `SELECT pg_sleep(CASE WHEN nextval('sleepy_seq') = 1 THEN 30 ELSE 0 END) AS slept`;
       const call = db.query(sql);
-      await until(async () => (await running(sql)) === 1);
+      await waitFor(async () => (await running(sql)) === 1, 'the first attempt to run on the server');
       await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()`,
         [sql],

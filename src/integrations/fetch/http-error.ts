@@ -57,20 +57,3 @@ Object.defineProperty(HttpStatusError.prototype, 'name', {
   writable: true,
   configurable: true,
 });
-
-const DIGITS = /^\s*\d+\s*$/;
-// Every HTTP-date form names a month: this keeps Date.parse from reading "-5" or "2" as a year.
-const MONTH = /jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec/i;
-
-/**
- * Parses a `Retry-After` value: delay-seconds (`120`) or an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`),
- * relative to `nowMs` (wall-clock epoch ms, as the date is). Returns ms (never negative) or undefined.
- */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value === null || value === undefined || value === '') return undefined;
-  if (DIGITS.test(value)) return Number.parseInt(value, 10) * 1000;
-  if (!MONTH.test(value)) return undefined;
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
-}

@@ -1,4 +1,3 @@
-import { type CircuitBreakerOptions, circuitBreaker } from '../../circuit-breaker/index.js';
 import type { Context, Scope } from '../../core/context.js';
 import { RejectedError, TimeoutError } from '../../core/errors.js';
 import type { Failure } from '../../core/failure.js';
@@ -7,9 +6,13 @@ import type { Policy } from '../../core/policy.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { retry as createRetry, type RetryOptions, type RetryPolicy } from '../../retry/index.js';
 import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
-import { HttpStatusError, parseRetryAfter, type ResponseLike } from './http-error.js';
-import { type KeyedBreakers, keyedBreakers } from './keyed-breakers.js';
+import { breakerFactory } from './breaker-factory.js';
+import { callback, isFiniteNumber, isString, notPromise } from './callback.js';
+import { HttpStatusError, type ResponseLike } from './http-error.js';
+import { type KeyedBreakers, keyedBreakers, type OwnKeyedBreakers } from './keyed-breakers.js';
 import {
+  defaultBreakerKey,
+  defaultIsFailure,
   type FetchLike,
   type ResilientFetchOptions,
   type ResolvedFetchOptions,
@@ -24,8 +27,9 @@ import {
   replayable,
   urlOf,
 } from './request.js';
+import { parseRetryAfter } from './retry-after.js';
 
-export { BW_ERR_HTTP_STATUS, HttpStatusError, parseRetryAfter, type ResponseLike } from './http-error.js';
+export { BW_ERR_HTTP_STATUS, HttpStatusError, type ResponseLike } from './http-error.js';
 export {
   type CircuitBreakerInterceptor,
   type CircuitBreakerInterceptorOptions,
@@ -38,6 +42,7 @@ export {
   IDEMPOTENT_METHODS,
   type ResilientFetchOptions,
 } from './options.js';
+export { parseRetryAfter } from './retry-after.js';
 
 /** A fetch-compatible function, plus the policies it runs under. */
 export type ResilientFetch<F extends FetchLike = typeof globalThis.fetch> = F & {
@@ -117,27 +122,26 @@ function buildRetry(o: ResolvedFetchOptions): RetryPolicy | null {
   return policy;
 }
 
-function buildBreakers(o: ResolvedFetchOptions): KeyedBreakers | null {
-  const cb = o.circuitBreaker;
-  if (cb === false) return null;
-  const create =
-    typeof cb === 'function'
-      ? cb
-      : (key: string) =>
-          circuitBreaker({
-            clock: o.clock,
-            ...(cb as CircuitBreakerOptions),
-            name: `${cb.name ?? o.name}:${key}`,
-          });
-  return keyedBreakers({ create, maxKeys: o.maxBreakers, idleMs: o.breakerIdleMs, clock: o.clock });
+const PATH = 'resilientFetch';
+
+function buildBreakers(o: ResolvedFetchOptions): OwnKeyedBreakers | null {
+  if (o.circuitBreaker === false) return null;
+  return keyedBreakers({
+    create: breakerFactory(`${PATH}.circuitBreaker`, o.name, o.clock, o.circuitBreaker),
+    maxKeys: o.maxBreakers,
+    idleMs: o.breakerIdleMs,
+    clock: o.clock,
+    callback: `${PATH}.circuitBreaker`,
+    policy: o.name,
+  });
 }
 
 function buildPipelines(o: ResolvedFetchOptions, breakers: KeyedBreakers | null): [Pipeline, Pipeline] {
   const inner: Policy[] = [];
   if (breakers !== null) inner.push(breakers);
-  const bulkhead = buildBulkhead('resilientFetch.bulkhead', o.name, o.clock, o.bulkhead);
+  const bulkhead = buildBulkhead(`${PATH}.bulkhead`, o.name, o.clock, o.bulkhead);
   if (bulkhead !== null) inner.push(bulkhead);
-  const timeout = buildTimeout('resilientFetch.timeout', o.name, o.clock, o.timeout);
+  const timeout = buildTimeout(`${PATH}.timeout`, o.name, o.clock, o.timeout);
   if (timeout !== null) inner.push(timeout);
   const outer: Policy[] = o.policy === undefined ? [] : [o.policy];
   const retry = buildRetry(o);
@@ -159,15 +163,17 @@ export function resilientFetch<F extends FetchLike = typeof globalThis.fetch>(
   const breakers = buildBreakers(o);
   const [withRetry, withoutRetry] = buildPipelines(o, breakers);
 
-  const call = (input: unknown, init?: InitLike): Promise<ResponseLike> => {
+  const send = (input: unknown, init: InitLike | undefined): Promise<ResponseLike> => {
     let key: string | undefined;
     if (breakers !== null) {
+      let url: URL;
       try {
-        key = o.breakerKey(urlOf(input));
+        url = urlOf(input);
       } catch {
         // Not a URL fetch can use: let it fail its own way.
         return o.fetch(input, init);
       }
+      key = callback(o.breakerKey, url, defaultBreakerKey, isString, `${PATH}.breakerKey`, o.name);
     }
     const method = methodOf(input, init);
     const request = isRequestLike(input) ? input : null;
@@ -181,6 +187,14 @@ export function resilientFetch<F extends FetchLike = typeof globalThis.fetch>(
     const exchange = new Exchange(o, input, init, signal, retryable && ownBody);
     const policy = retryable ? withRetry : withoutRetry;
     return policy.executeOutcome(exchange.attempt, { signal, key }).then(exchange.finish);
+  };
+  // Like fetch, a call never throws: bad arguments, or a user's fetch throwing, reject the promise.
+  const call = (input: unknown, init?: InitLike): Promise<ResponseLike> => {
+    try {
+      return send(input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
   Object.defineProperties(call, {
     breakers: { value: breakers ?? undefined, enumerable: true },
@@ -288,9 +302,12 @@ class Exchange {
       if (signal !== this.callerSignal && this.callerSignal !== undefined)
         linkBody(response, scope, this.callerSignal);
     }
-    if (!o.isFailure(response.status)) return response;
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), o.now());
-    const error = new HttpStatusError(response.status, retryAfterMs, response);
+    const status = response.status;
+    if (!callback(o.isFailure, status, defaultIsFailure, notPromise, `${PATH}.isFailure`, o.name))
+      return response;
+    const now = callback(o.now, undefined, Date.now, isFiniteNumber, `${PATH}.now`, o.name);
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
+    const error = new HttpStatusError(status, retryAfterMs, response);
     this.#failed = error;
     throw error;
   };

@@ -1,16 +1,14 @@
-import {
-  type CircuitBreaker,
-  type CircuitBreakerOptions,
-  type CircuitPermit,
-  circuitBreaker,
-} from '../../circuit-breaker/index.js';
+import type { CircuitBreaker, CircuitBreakerOptions, CircuitPermit } from '../../circuit-breaker/index.js';
 import type { Clock } from '../../core/clock.js';
 import { resolveClock, resolveName } from '../../core/common-options.js';
 import { BrokenCircuitError } from '../../core/errors.js';
 import { checkKeys, func, invalid, number } from '../../core/options.js';
-import { HttpStatusError, parseRetryAfter } from './http-error.js';
+import { breakerFactory } from './breaker-factory.js';
+import { callback, isFiniteNumber, notPromise } from './callback.js';
+import { HttpStatusError } from './http-error.js';
 import { type KeyedBreakers, keyedBreakers } from './keyed-breakers.js';
 import { defaultIsFailure } from './options.js';
+import { parseRetryAfter } from './retry-after.js';
 
 // undici 7's handler API (onRequestStart ... onResponseError), typed here so that no type from undici
 // is needed: `Dispatcher.compose` hands every interceptor a handler of this shape (it wraps legacy ones).
@@ -80,10 +78,7 @@ export function circuitBreakerInterceptor(
   const isFailure = func(`${path}.isFailure`, options.isFailure, defaultIsFailure);
   const now = func(`${path}.now`, options.now, Date.now);
   const breakers = keyedBreakers({
-    create:
-      typeof cb === 'function'
-        ? cb
-        : (key) => circuitBreaker({ clock, ...cb, name: `${cb.name ?? name}:${key}` }),
+    create: breakerFactory(`${path}.circuitBreaker`, name, clock, cb),
     maxKeys: number(`${path}.maxBreakers`, options.maxBreakers, 256, { min: 1, integer: true }),
     idleMs: number(`${path}.breakerIdleMs`, options.breakerIdleMs, 600_000, {
       min: 0,
@@ -91,24 +86,48 @@ export function circuitBreakerInterceptor(
       infinite: true,
     }),
     clock,
+    callback: `${path}.circuitBreaker`,
+    policy: name,
   });
+  const judge = new Judge(name, isFailure, now);
   const interceptor =
     (dispatch: (options: DispatchOptions, handler: Handler) => boolean) =>
     (opts: DispatchOptions, handler: Handler): boolean => {
       const origin = opts.origin === undefined ? '' : new URL(String(opts.origin)).origin;
-      const permit = breakers.get(origin).tryAcquire();
+      const breaker = breakers.tryGet(origin);
+      // The factory failed (reported): the request goes out unguarded rather than not at all.
+      if (breaker === undefined) return dispatch(opts, handler);
+      const permit = breaker.tryAcquire();
       if (permit instanceof BrokenCircuitError) {
         // Reported on a later tick, as a network error would be: the caller is not re-entered.
         queueMicrotask(() => handler.onResponseError?.(REJECTED, permit));
         return true;
       }
-      return dispatch(opts, new PermitHandler(handler, permit, isFailure, now));
+      return dispatch(opts, new PermitHandler(handler, permit, judge));
     };
   Object.defineProperty(interceptor, 'breakers', { value: breakers, enumerable: true });
   return interceptor as unknown as CircuitBreakerInterceptor;
 }
 
 const REJECTED: Controller = Object.freeze({ aborted: false, reason: null });
+
+/** The user's `isFailure` and `now`, guarded: a throwing one is reported and its default used. */
+class Judge {
+  constructor(
+    readonly name: string,
+    readonly isFailure: (status: number) => boolean,
+    readonly now: () => number,
+  ) {}
+
+  /** The failure a response stands for, or undefined for a success. */
+  failure(status: number, retryAfter: string | undefined): HttpStatusError | undefined {
+    const path = 'circuitBreakerInterceptor';
+    if (!callback(this.isFailure, status, defaultIsFailure, notPromise, `${path}.isFailure`, this.name))
+      return undefined;
+    const now = callback(this.now, undefined, Date.now, isFiniteNumber, `${path}.now`, this.name);
+    return new HttpStatusError(status, parseRetryAfter(retryAfter, now));
+  }
+}
 
 /** Forwards every callback and reports the request's outcome to its permit exactly once. */
 class PermitHandler implements Handler {
@@ -117,8 +136,7 @@ class PermitHandler implements Handler {
   constructor(
     readonly inner: Handler,
     readonly permit: CircuitPermit,
-    readonly isFailure: (status: number) => boolean,
-    readonly now: () => number,
+    readonly judge: Judge,
   ) {}
 
   #settle(verdict: () => void): void {
@@ -145,13 +163,13 @@ class PermitHandler implements Handler {
     // 1xx answers are interim: the real status follows.
     if (statusCode >= 200) {
       this.#settle(() => {
-        if (!this.isFailure(statusCode)) {
-          this.permit.success();
-          return;
-        }
         const retryAfter = headers['retry-after'];
-        const value = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-        this.permit.failure(new HttpStatusError(statusCode, parseRetryAfter(value, this.now())));
+        const failure = this.judge.failure(
+          statusCode,
+          Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        );
+        if (failure === undefined) this.permit.success();
+        else this.permit.failure(failure);
       });
     }
     this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);

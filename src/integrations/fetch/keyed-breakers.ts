@@ -4,6 +4,7 @@ import type { Scope } from '../../core/context.js';
 import { Emitter, type Subscribe } from '../../core/events.js';
 import { Fail } from '../../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../../core/policy.js';
+import { callback } from './callback.js';
 
 /**
  * One circuit breaker per key (the origin, for fetch), created on first use. Bounded: at most
@@ -11,7 +12,7 @@ import { Executor, type Gate, type Policy, STAGES, type Stage } from '../../core
  * `idleMs` are dropped, so a client calling unbounded hosts keeps bounded memory.
  */
 export interface KeyedBreakers extends Policy {
-  /** The breaker for `key`, created if missing; counts as a use. */
+  /** The breaker for `key`, created if missing; counts as a use. Throws what a failing factory throws. */
   get(key: string): CircuitBreaker;
   /** The breaker for `key` if one is kept, without creating or touching it. */
   peek(key: string): CircuitBreaker | undefined;
@@ -32,6 +33,20 @@ export interface KeyedBreakersOptions {
   maxKeys: number;
   idleMs: number;
   clock: Clock;
+  /** How `create` is named in callback error reports (the user's option, e.g. `resilientFetch.circuitBreaker`). */
+  callback: string;
+  /** The integration's name, for the same reports. */
+  policy: string;
+}
+
+/** What the integrations use: a lookup that never throws. */
+export interface OwnKeyedBreakers extends KeyedBreakers {
+  /**
+   * The breaker for `key`, created if missing; counts as a use. When the factory throws or returns no
+   * breaker, that is reported and the answer is undefined: the call then runs unguarded, and the next
+   * call asks the factory again.
+   */
+  tryGet(key: string): CircuitBreaker | undefined;
 }
 
 class Entry {
@@ -50,11 +65,28 @@ class Token {
   ) {}
 }
 
-export function keyedBreakers(options: KeyedBreakersOptions): KeyedBreakers {
+/** Passes the call through: its key has no breaker (the factory failed). */
+const UNGUARDED = Symbol('unguarded');
+
+export function keyedBreakers(options: KeyedBreakersOptions): OwnKeyedBreakers {
   return new Keyed(options);
 }
 
-class Keyed extends Executor implements KeyedBreakers, Gate {
+/** A breaker with a gate of its own, as `circuitBreaker()` makes; what a factory must return. */
+function isBreaker(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const stages = (value as Partial<CircuitBreaker>)[STAGES];
+  return (
+    typeof (value as Partial<CircuitBreaker>).tryAcquire === 'function' &&
+    Array.isArray(stages) &&
+    stages.length === 1 &&
+    stages[0]!.stage === 'gate'
+  );
+}
+
+const noBreaker = (): undefined => undefined;
+
+class Keyed extends Executor implements OwnKeyedBreakers, Gate {
   readonly stage = 'gate';
   readonly scoped = false;
   readonly [STAGES]: readonly Stage[] = [this];
@@ -64,6 +96,8 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
   readonly #max: number;
   readonly #idleMs: number;
   readonly #clock: Clock;
+  readonly #callback: string;
+  readonly #policy: string;
   #nextSweep: number;
   readonly #onCreate = new Emitter<{ readonly key: string; readonly breaker: CircuitBreaker }>();
   readonly #onEvict = new Emitter<{ readonly key: string; readonly breaker: CircuitBreaker }>();
@@ -76,6 +110,8 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
     this.#max = options.maxKeys;
     this.#idleMs = options.idleMs;
     this.#clock = options.clock;
+    this.#callback = options.callback;
+    this.#policy = options.policy;
     this.#nextSweep = options.idleMs === Number.POSITIVE_INFINITY ? options.idleMs : 0;
   }
 
@@ -92,7 +128,11 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
   }
 
   get(key: string): CircuitBreaker {
-    return this.#entry(key).breaker;
+    return (this.#entry(key, false) as Entry).breaker;
+  }
+
+  tryGet(key: string): CircuitBreaker | undefined {
+    return this.#entry(key, true)?.breaker;
   }
 
   delete(key: string): boolean {
@@ -106,7 +146,8 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
     for (const [key, entry] of this.#entries) this.#drop(key, entry);
   }
 
-  #entry(key: string): Entry {
+  /** The entry of `key`; undefined when the factory fails and `guard` is set (it throws otherwise). */
+  #entry(key: string, guard: boolean): Entry | undefined {
     const now = this.#clock.now();
     if (now >= this.#nextSweep) this.#expire(now);
     const entries = this.#entries;
@@ -119,7 +160,8 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
       }
       return entry;
     }
-    const breaker = this.#create(key);
+    const breaker = guard ? this.#guardedCreate(key) : this.#checkedCreate(key);
+    if (breaker === undefined) return undefined;
     entry = new Entry(breaker, breaker[STAGES][0] as Gate, now);
     entries.set(key, entry);
     if (entries.size > this.#max) {
@@ -128,6 +170,24 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
     }
     if (this.#onCreate.active) this.#onCreate.emit({ key, breaker });
     return entry;
+  }
+
+  #guardedCreate(key: string): CircuitBreaker | undefined {
+    return callback<string, CircuitBreaker | undefined>(
+      this.#create,
+      key,
+      noBreaker,
+      isBreaker,
+      this.#callback,
+      this.#policy,
+    );
+  }
+
+  #checkedCreate(key: string): CircuitBreaker {
+    const breaker = this.#create(key);
+    if (!isBreaker(breaker))
+      throw new TypeError(`${this.#callback} returned no circuit breaker for "${key}"`);
+    return breaker;
   }
 
   /** Drops breakers idle for `idleMs`: the least recently used come first, so stop at the first fresh one. */
@@ -148,12 +208,15 @@ class Keyed extends Executor implements KeyedBreakers, Gate {
   // --- Gate: the call's key picks the breaker ---------------------------------------------------------
 
   enter(scope: Scope): unknown {
-    const gate = this.#entry(scope.key ?? '').gate;
+    const entry = this.#entry(scope.key ?? '', true);
+    if (entry === undefined) return UNGUARDED;
+    const gate = entry.gate;
     const token = gate.enter(scope);
     return token instanceof Fail ? token : new Token(gate, token);
   }
 
   exit(scope: Scope, token: unknown, result: unknown): unknown {
+    if (token === UNGUARDED) return result;
     const t = token as Token;
     return t.gate.exit(scope, t.inner, result);
   }

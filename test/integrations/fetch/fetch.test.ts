@@ -4,17 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BrokenCircuitError,
   BW_ERR_INVALID_OPTION,
+  policyRegistry,
   type RetryPolicy,
   retry,
   TimeoutError,
   timeout,
 } from '../../../src/index.js';
-import {
-  HttpStatusError,
-  isNetworkError,
-  parseRetryAfter,
-  resilientFetch,
-} from '../../../src/integrations/fetch/index.js';
+import { HttpStatusError, isNetworkError, resilientFetch } from '../../../src/integrations/fetch/index.js';
 import { abortListeners, FakeClock, flush } from '../../helpers.js';
 import { type Downstream, downstream, hang, ok, openBody, reset, status } from './downstream.js';
 
@@ -202,17 +198,6 @@ describe('resilientFetch: Retry-After', () => {
     expect(await res.text()).toBe('come back in an hour');
     expect(server.seen).toHaveLength(1);
   });
-
-  it('parses both forms and ignores garbage', () => {
-    const now = Date.UTC(2030, 0, 1);
-    expect(parseRetryAfter('120', now)).toBe(120_000);
-    expect(parseRetryAfter(' 0 ', now)).toBe(0);
-    expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90_000);
-    expect(parseRetryAfter(new Date(now - 90_000).toUTCString(), now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter('-5', now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
-  });
 });
 
 describe('resilientFetch: bodies, signals and timeouts', () => {
@@ -388,6 +373,38 @@ describe('resilientFetch: per-host circuit breakers', () => {
     expect(rf.breakers?.size).toBe(16);
     expect(created).toBe(1_000);
     expect(evicted).toBe(984);
+  });
+
+  it('keeps a registry fed by onCreate and onEvict to the live breakers, as docs/fetch.md shows', async () => {
+    const rf = resilientFetch({
+      retry: false,
+      timeout: false,
+      maxBreakers: 2,
+      breakerKey: (url) => url.pathname,
+      fetch: async (_input: string) => new Response('ok'),
+    });
+    const registry = policyRegistry();
+    const payloads: Array<[string, string, string]> = [];
+    rf.breakers?.onCreate(({ key, breaker }) => {
+      payloads.push(['create', key, breaker.name]);
+      registry.add(breaker);
+    });
+    rf.breakers?.onEvict(({ key, breaker }) => {
+      payloads.push(['evict', key, breaker.name]);
+      registry.remove(breaker);
+    });
+    // '/a' comes back after its eviction: a new breaker under the same name.
+    for (const path of ['/a', '/b', '/c', '/a']) await rf(`http://api.test${path}`);
+    expect(payloads).toEqual([
+      ['create', '/a', 'fetch:/a'],
+      ['create', '/b', 'fetch:/b'],
+      ['evict', '/a', 'fetch:/a'],
+      ['create', '/c', 'fetch:/c'],
+      ['evict', '/b', 'fetch:/b'],
+      ['create', '/a', 'fetch:/a'],
+    ]);
+    expect(registry.policies.map((p) => p.name)).toEqual(['fetch:/c', 'fetch:/a']);
+    expect(registry.get('fetch:/a')).toBe(rf.breakers?.peek('/a'));
   });
 
   it('drops breakers left idle for breakerIdleMs', async () => {

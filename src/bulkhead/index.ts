@@ -248,6 +248,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     return {
       stage: 'gate',
       scoped: false,
+      watchesAbort: true,
       enter: (scope) => {
         if (p.queue.size === 0 && this.#canAdmit(p)) return this.#take(p);
         return this.#wait(scope, p);

@@ -1,4 +1,5 @@
 import { type Context, type ExecuteOptions, Scope, type Task } from './context.js';
+import { invalid } from './options.js';
 import { Fail, type Outcome, toOutcome } from './outcome.js';
 
 /**
@@ -66,6 +67,11 @@ export interface Gate {
   readonly stage: 'gate';
   /** The token is a scope that replaces the current one for everything inside (timeouts). */
   readonly scoped: boolean;
+  /**
+   * Its asynchronous admissions settle on the scope's abort by themselves (a queued bulkhead or rate
+   * limiter watches the signal). Otherwise the pipeline races the abort for it (see `admission`).
+   */
+  readonly watchesAbort?: boolean;
   /**
    * Admission. Returns a token passed back to `exit`, a Fail to reject, or (slow path only, e.g. a
    * queued bulkhead) a promise of either.
@@ -173,7 +179,7 @@ function segment(gates: readonly Gate[], inner: Invoke, edge: Edge): Runner {
       const token = gate.enter(current);
       if (token instanceof Promise) {
         const here = current;
-        return token.then((settled) => admitted(here, tokens, i, settled, k));
+        return admission(gate, here, token).then((settled) => admitted(here, tokens, i, settled, k));
       }
       if (token instanceof Fail) return resolveWith(k, exitAll(gates, tokens, i, token));
       tokens[2 * i] = token;
@@ -201,9 +207,41 @@ function single(gate: Gate, inner: Invoke, edge: Edge): Runner {
   return fusable((scope, then) => {
     const k = then ?? done;
     const token = gate.enter(scope);
-    if (token instanceof Promise) return token.then((settled) => afterWait(scope, settled, k));
+    if (token instanceof Promise)
+      return admission(gate, scope, token).then((settled) => afterWait(scope, settled, k));
     if (token instanceof Fail) return resolveWith(k, token);
     return proceed(scope, token, k);
+  });
+}
+
+/**
+ * Waits for a gate's asynchronous admission (a queued bulkhead, a rate limiter asking Redis). The
+ * caller's abort (or an enclosing deadline) settles the wait at once, whether or not the gate watches
+ * the signal itself; a token granted after that is handed straight back through `exit`, so the task
+ * never runs for a caller that left and no slot or permit is kept.
+ */
+function admission(gate: Gate, scope: Scope, pending: Promise<unknown>): Promise<unknown> {
+  if (gate.watchesAbort === true || !scope.abortable) return pending;
+  const signal = scope.signal;
+  let left = false;
+  const giveBack = (token: unknown) => {
+    if (!(token instanceof Fail)) gate.exit(scope, token, new Fail(signal.reason));
+  };
+  if (signal.aborted) {
+    pending.then(giveBack);
+    return Promise.resolve(new Fail(signal.reason));
+  }
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      left = true;
+      resolve(new Fail(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then((token) => {
+      signal.removeEventListener('abort', onAbort);
+      if (left) giveBack(token);
+      else resolve(token);
+    });
   });
 }
 
@@ -242,6 +280,7 @@ export abstract class Executor<Accepts = unknown, Adds = never> implements Polic
 
   execute<T extends Accepts>(fn: Task<T>, options?: AbortSignal | ExecuteOptions): Promise<T | Adds> {
     const scope = rootScope(fn as Task<unknown>, options);
+    if (!(scope instanceof Scope)) return Promise.reject(scope);
     if (scope.callerSignal?.aborted) return Promise.reject(scope.callerSignal.reason);
     const runner = (this.#throwing ??= compile(this[STAGES], THROW));
     return runner(scope) as Promise<T | Adds>;
@@ -252,17 +291,54 @@ export abstract class Executor<Accepts = unknown, Adds = never> implements Polic
     options?: AbortSignal | ExecuteOptions,
   ): Promise<Outcome<T | Adds>> {
     const scope = rootScope(fn as Task<unknown>, options);
+    if (!(scope instanceof Scope)) return Promise.resolve({ ok: false, error: scope });
     if (scope.callerSignal?.aborted) return Promise.resolve({ ok: false, error: scope.callerSignal.reason });
     const runner = (this.#outcome ??= compile(this[STAGES], OUTCOME));
     return runner(scope) as Promise<Outcome<T | Adds>>;
   }
 }
 
-function rootScope(fn: Task<unknown>, options: AbortSignal | ExecuteOptions | undefined): Scope {
-  if (options === undefined) return new Scope(fn, null, undefined);
-  // A signal has `aborted`; an options object does not (duck-typed: signals from other realms count).
-  if ('aborted' in options) return new Scope(fn, null, options);
-  return new Scope(fn, null, options.signal, options.key);
+/**
+ * The root scope of one execution, or the TypeError its arguments deserve. `execute` never throws: bad
+ * arguments reject, before any policy has seen the call, so no state is left behind. `null` (a common
+ * RequestInit-style value) means absent, for the options as for their signal and key.
+ */
+function rootScope(fn: Task<unknown>, options: unknown): Scope | Error {
+  if (typeof fn !== 'function') return argumentError('execute(fn)', 'a function', fn);
+  if (options === undefined || options === null) return new Scope(fn, null, undefined);
+  if (typeof options !== 'object') {
+    return argumentError('execute(fn, options)', 'an AbortSignal or { signal, key }', options);
+  }
+  // Duck-typed, so that signals from other realms and polyfills count.
+  if (isSignal(options)) return new Scope(fn, null, options);
+  const { signal, key } = options as { signal?: unknown; key?: unknown };
+  if (signal !== undefined && signal !== null && !isSignal(signal)) {
+    return argumentError('execute(fn, options).signal', 'an AbortSignal', signal);
+  }
+  if (key !== undefined && key !== null && typeof key !== 'string') {
+    return argumentError('execute(fn, options).key', 'a string', key);
+  }
+  return new Scope(
+    fn,
+    null,
+    (signal ?? undefined) as AbortSignal | undefined,
+    (key ?? undefined) as string | undefined,
+  );
+}
+
+function isSignal(value: object): value is AbortSignal {
+  return (
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  );
+}
+
+function argumentError(path: string, expected: string, received: unknown): Error {
+  try {
+    return invalid(path, expected, received);
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 export type { Context, ExecuteOptions, Task };

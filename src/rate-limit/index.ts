@@ -85,6 +85,7 @@ const SLACK_MS = 1e-6;
 
 class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner<RateWaiter> {
   readonly stage = 'gate';
+  readonly watchesAbort = true;
   readonly scoped = false;
   readonly kind = 'rate-limiter';
   readonly name: string;

@@ -250,5 +250,37 @@ describe.skipIf(bin === undefined)(
       // Redis answers again once the pause ends (UNPAUSE itself would wait for it).
       await ping;
     });
+
+    it('a caller that aborts while Redis decides leaves at once, and the task never runs', async () => {
+      const l = limiter({
+        name: unique(),
+        ratePerSecond: 100,
+        redisTimeoutMs: 2_000,
+        discoverReplicas: false,
+      });
+      expect(await l.tryAcquire()).toMatchObject({ source: 'redis' });
+      const probe = client();
+      await probe.ping();
+      await redis.admin.client('PAUSE', 300, 'ALL');
+      let answered = false;
+      const ping = probe.ping().then(() => {
+        answered = true;
+      });
+      const caller = new AbortController();
+      const reason = new Error('caller left');
+      setTimeout(() => caller.abort(reason), 10);
+      let ran = 0;
+      const outcome = await l.executeOutcome(() => {
+        ran++;
+        return 'ran';
+      }, caller.signal);
+      expect(outcome).toEqual({ ok: false, error: reason });
+      // Settled by the abort, not by Redis's answer.
+      expect(answered).toBe(false);
+      await ping;
+      // Redis has answered the pending acquire by now (replies come in order): still nothing ran.
+      await l.tryAcquire();
+      expect(ran).toBe(0);
+    });
   },
 );

@@ -3,7 +3,8 @@
 import { type BulkheadOptions, bulkhead } from '../bulkhead/index.js';
 import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker/index.js';
 import type { Clock } from '../core/clock.js';
-import { invalid } from '../core/options.js';
+import { BW_ERR_INVALID_OPTION } from '../core/errors.js';
+import { type InvalidOptionError, invalid } from '../core/options.js';
 import { type Policy, STAGES } from '../core/policy.js';
 import { type TimeoutOptions, timeout } from '../timeout/index.js';
 
@@ -19,6 +20,43 @@ export function optionsOrPolicy<O>(path: string, value: unknown, fallback: O | f
   return value as O;
 }
 
+/**
+ * Builds a policy from the user's options, so that an option error names the user's path
+ * (`protect.bulkhead.limit`), not the policy's own (`bulkhead.limit`). `inner` is the path the policy
+ * reports for what the user wrote at `path`.
+ */
+function build<P>(path: string, inner: string, make: () => P): P {
+  try {
+    return make();
+  } catch (error) {
+    throw atUserPath(error, inner, path);
+  }
+}
+
+function isInvalidOption(error: unknown): error is InvalidOptionError {
+  return (
+    (error instanceof RangeError || error instanceof TypeError) &&
+    (error as Partial<InvalidOptionError>).code === BW_ERR_INVALID_OPTION &&
+    typeof (error as Partial<InvalidOptionError>).option === 'string'
+  );
+}
+
+/** The same error (class, code, cause) with the option path `inner...` rewritten as `outer...`. */
+function atUserPath(error: unknown, inner: string, outer: string): unknown {
+  if (!isInvalidOption(error)) return error;
+  const option = error.option;
+  if (option !== inner && !option.startsWith(`${inner}.`)) return error;
+  const renamed = outer + option.slice(inner.length);
+  const message = error.message.replace(`"${option}"`, `"${renamed}"`);
+  const cause = error.cause === undefined ? undefined : { cause: error.cause };
+  const copy = (
+    error instanceof RangeError ? new RangeError(message, cause) : new TypeError(message, cause)
+  ) as InvalidOptionError;
+  copy.code = BW_ERR_INVALID_OPTION;
+  copy.option = renamed;
+  return copy;
+}
+
 /** A bulkhead from a limit, options or a policy; null for undefined or false. */
 export function buildBulkhead(
   path: string,
@@ -26,10 +64,13 @@ export function buildBulkhead(
   clock: Clock,
   value: number | BulkheadOptions | Policy | false | undefined,
 ): Policy | null {
-  if (typeof value === 'number') return bulkhead({ limit: value, name: `${name}:bulkhead`, clock });
+  if (typeof value === 'number') {
+    return build(path, 'bulkhead.limit', () => bulkhead({ limit: value, name: `${name}:bulkhead`, clock }));
+  }
   const given = optionsOrPolicy<BulkheadOptions | Policy>(path, value, false);
   if (given === false) return null;
-  return isPolicy(given) ? given : bulkhead({ name: `${name}:bulkhead`, clock, ...given });
+  if (isPolicy(given)) return given;
+  return build(path, 'bulkhead', () => bulkhead({ name: `${name}:bulkhead`, clock, ...given }));
 }
 
 /** A circuit breaker from options or a policy; null for undefined or false. */
@@ -41,7 +82,10 @@ export function buildBreaker(
 ): Policy | null {
   const given = optionsOrPolicy<CircuitBreakerOptions | Policy>(path, value, false);
   if (given === false) return null;
-  return isPolicy(given) ? given : circuitBreaker({ name: `${name}:circuit-breaker`, clock, ...given });
+  if (isPolicy(given)) return given;
+  return build(path, 'circuitBreaker', () =>
+    circuitBreaker({ name: `${name}:circuit-breaker`, clock, ...given }),
+  );
 }
 
 /**
@@ -57,11 +101,14 @@ export function buildTimeout(
   value: number | TimeoutOptions | Policy | false | undefined,
 ): Policy | null {
   if (typeof value === 'number') {
-    return timeout({ durationMs: value, strategy: 'cooperative', name: `${name}:timeout`, clock });
+    return build(path, 'timeout.durationMs', () =>
+      timeout({ durationMs: value, strategy: 'cooperative', name: `${name}:timeout`, clock }),
+    );
   }
   const given = optionsOrPolicy<TimeoutOptions | Policy>(path, value, false);
   if (given === false) return null;
-  return isPolicy(given)
-    ? given
-    : timeout({ strategy: 'cooperative', name: `${name}:timeout`, clock, ...given });
+  if (isPolicy(given)) return given;
+  return build(path, 'timeout', () =>
+    timeout({ strategy: 'cooperative', name: `${name}:timeout`, clock, ...given }),
+  );
 }

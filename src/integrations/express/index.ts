@@ -8,9 +8,11 @@ import {
   type InboundOptions,
   type Protection,
   protection,
+  requestKey,
   resolveInbound,
 } from '../inbound.js';
 import { buildBreaker, buildBulkhead, buildTimeout } from '../policy-options.js';
+import { type HandlerRun, handlerRun, traceHandlers } from './handler-run.js';
 
 export type { Answer, InboundOptions } from '../inbound.js';
 
@@ -31,16 +33,27 @@ declare global {
 
 export interface ProtectOptions extends InboundOptions {
   /**
-   * Writes our answers (503 on rejection, the timeout status at the deadline). Default: the status, a
-   * Retry-After header when set, and the JSON body `{ error, message }`.
+   * Writes our answers (503 or 429 on rejection, the timeout status at the deadline). Default: the
+   * status, a Retry-After header when set, and the JSON body `{ error, message }`. If it throws (or its
+   * promise rejects), the error is reported and the default answer is sent.
    */
   respond?: (answer: Answer, req: Request, res: Response) => void;
+  /**
+   * What keyed policies (a `rateLimiter({ keyed: true })` in `policy`) group requests by. Default: the
+   * client address, `req.socket.remoteAddress` (behind a proxy: `(req) => req.ip` with Express's
+   * `trust proxy` set). A throw is reported and the request goes unkeyed.
+   */
+  key?: (req: Request) => string | undefined;
 }
 
 /** An Express middleware, with the policies it runs each request under. */
 export interface ProtectMiddleware extends RequestHandler {
   /** Outermost first: `policy`, circuit breaker, bulkhead, timeout. */
   readonly pipeline: Pipeline;
+}
+
+function defaultKey(req: Request): string | undefined {
+  return req.socket.remoteAddress;
 }
 
 function defaultRespond(answer: Answer, _req: Request, res: Response): void {
@@ -56,6 +69,7 @@ class ExpressExchange extends InboundExchange {
     readonly res: Response,
     readonly next: NextFunction,
     readonly respond: (answer: Answer, req: Request, res: Response) => void,
+    readonly run: HandlerRun | null,
   ) {
     super(p, res, req.signal);
   }
@@ -66,25 +80,33 @@ class ExpressExchange extends InboundExchange {
     this.next();
   }
 
-  protected answer(answer: Answer): void {
-    this.respond(answer, this.req, this.res);
+  protected answer(answer: Answer): unknown {
+    return this.respond(answer, this.req, this.res);
   }
 
   protected pass(error: unknown): void {
     this.next(error);
+  }
+
+  /** Without a traced router (router < 2.3) nothing tells: the slot is freed with the response. */
+  protected running(): Promise<void> | undefined {
+    return this.run?.settled();
   }
 }
 
 /**
  * Protects the requests it sees: sheds load beyond a bulkhead (503 + Retry-After), fails fast while
  * a circuit breaker is open (503 + Retry-After), and bounds the time to answer (the request's signal
- * aborts, the request is answered 503). Mount it app-wide for shedding, per route for a breaker and a
- * timeout of that route; each `protect()` builds its own policies. See docs/express.md.
+ * aborts, the request is answered 503; a handler that runs on keeps its bulkhead slot until it ends).
+ * A rate limiter in `policy` is keyed by `key` (the client address) and answered 429 + Retry-After.
+ * Mount it app-wide for shedding, per route for a breaker and a timeout of that route; each
+ * `protect()` builds its own policies. See docs/express.md.
  */
 export function protect(options: ProtectOptions = {}): ProtectMiddleware {
   const path = 'protect';
-  const { respond, ...inbound } = options;
+  const { respond, key, ...inbound } = options;
   const write = func(`${path}.respond`, respond, defaultRespond);
+  const keyOf = func(`${path}.key`, key, defaultKey);
   const r = resolveInbound(path, inbound, 'express');
   const p = protection(r, {
     policy: inbound.policy,
@@ -92,8 +114,11 @@ export function protect(options: ProtectOptions = {}): ProtectMiddleware {
     bulkhead: buildBulkhead(`${path}.bulkhead`, r.name, r.clock, inbound.bulkhead),
     timeout: buildTimeout(`${path}.timeout`, r.name, r.clock, inbound.timeout),
   });
+  traceHandlers();
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    new ExpressExchange(p, req, res, next, write).start();
+    // First: it finds this middleware's own layer among the router's running ones.
+    const run = handlerRun(req);
+    new ExpressExchange(p, req, res, next, write, run).start(requestKey(keyOf, req, path, p.name));
   };
   Object.defineProperty(middleware, 'pipeline', { value: p.pipeline, enumerable: true });
   return middleware as ProtectMiddleware;

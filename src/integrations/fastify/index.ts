@@ -15,9 +15,11 @@ import {
   type InboundOptions,
   type Protection,
   protection,
+  requestKey,
   resolveInbound,
 } from '../inbound.js';
 import { buildBreaker, buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
+import { runningHandler, watchHandler } from './handler-watch.js';
 
 export type { Answer, InboundOptions } from '../inbound.js';
 
@@ -28,8 +30,18 @@ export type RouteBreakwaterOptions = Pick<
 >;
 
 export interface FastifyBreakwaterOptions extends InboundOptions {
-  /** Writes our answers. Default: `reply.code(status)`, Retry-After when set, and the JSON body `{ error, message }`. */
+  /**
+   * Writes our answers. Default: `reply.code(status)`, Retry-After when set, and the JSON body
+   * `{ error, message }`. If it throws (or its promise rejects), the error is reported and the default
+   * answer is sent.
+   */
   respond?: (answer: Answer, request: FastifyRequest, reply: FastifyReply) => void;
+  /**
+   * What keyed policies (a `rateLimiter({ keyed: true })` in `policy`) group requests by. Default: the
+   * client address, `request.socket.remoteAddress` (behind a proxy: `(request) => request.ip` with
+   * Fastify's `trustProxy` set). A throw is reported and the request goes unkeyed.
+   */
+  key?: (request: FastifyRequest) => string | undefined;
 }
 
 /** The `fastify.breakwater` decorator. */
@@ -72,6 +84,11 @@ function defaultRespond(answer: Answer, _request: FastifyRequest, reply: Fastify
 }
 
 type Respond = (answer: Answer, request: FastifyRequest, reply: FastifyReply) => void;
+type Key = (request: FastifyRequest) => string | undefined;
+
+function defaultKey(request: FastifyRequest): string | undefined {
+  return request.socket.remoteAddress;
+}
 
 class FastifyExchange extends InboundExchange {
   constructor(
@@ -90,13 +107,18 @@ class FastifyExchange extends InboundExchange {
     this.done();
   }
 
-  protected answer(answer: Answer): void {
+  protected answer(answer: Answer): unknown {
     // From the onRequest hook, answering without calling done() ends the request here.
-    this.respond(answer, this.request, this.reply);
+    return this.respond(answer, this.request, this.reply);
   }
 
   protected pass(error: unknown): void {
     this.done(error as Error);
+  }
+
+  /** A handler that had not started when we answered never runs (Fastify skips it once sent). */
+  protected running(): PromiseLike<unknown> | undefined {
+    return runningHandler(this.request);
   }
 }
 
@@ -118,8 +140,9 @@ const plugin: FastifyPluginCallback<FastifyBreakwaterOptions> = (fastify, option
 
 function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): void {
   const path = 'fastifyBreakwater';
-  const { respond, ...inbound } = options;
+  const { respond, key, ...inbound } = options;
   const write = func<Respond>(`${path}.respond`, respond, defaultRespond);
+  const keyOf = func<Key>(`${path}.key`, key, defaultKey);
   const base = resolveInbound(path, inbound, 'fastify');
   // One bulkhead for every route of this context: load shedding protects the server, not a route.
   const shared = buildBulkhead(`${path}.bulkhead`, base.name, base.clock, inbound.bulkhead);
@@ -151,6 +174,7 @@ function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): voi
         retryAfterSeconds: config?.retryAfterSeconds ?? base.retryAfterSeconds,
       },
       name,
+      path,
     );
     const policy = own('policy') ? config!.policy : inbound.policy;
     if (policy !== undefined && !isPolicy(policy)) invalid(`${rpath}.policy`, 'a breakwater policy', policy);
@@ -174,8 +198,9 @@ function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): voi
       reply: FastifyReply,
       next: HookHandlerDoneFunction,
     ): void {
-      new FastifyExchange(p, request, reply, next, write).start();
+      new FastifyExchange(p, request, reply, next, write).start(requestKey(keyOf, request, path, p.name));
     };
+    route.handler = watchHandler(route.handler);
     // Appended: hooks of an enclosing registration run first, so nested protections nest in order.
     const existing = route.onRequest;
     route.onRequest =

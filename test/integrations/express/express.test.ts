@@ -1,8 +1,5 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   aimdLimit,
   BW_ERR_INVALID_OPTION,
@@ -11,28 +8,8 @@ import {
   TimeoutError,
 } from '../../../src/index.js';
 import { protect } from '../../../src/integrations/express/index.js';
-import { deferred, FakeClock } from '../../helpers.js';
-
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-  }
-});
-
-async function listen(app: express.Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** Polls a condition that a real server makes true soon (no fixed sleeps). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 2));
-}
+import { deferred, FakeClock, waitFor } from '../../helpers.js';
+import { listen } from './harness.js';
 
 /** A handler that answers only when told, and tells when it started. */
 function gated() {
@@ -54,7 +31,7 @@ describe('express protect(): load shedding', () => {
     app.get('/', gate.handler);
     const url = await listen(app);
     const first = fetch(url);
-    await until(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the first handler to start');
     const shed = await fetch(url);
     expect(shed.status).toBe(503);
     expect(shed.headers.get('retry-after')).toBe('1');
@@ -72,7 +49,7 @@ describe('express protect(): load shedding', () => {
     app.get('/:n', gate.handler);
     const url = await listen(app);
     const calls = [1, 2, 3].map((n) => fetch(`${url}/${n}`));
-    await until(() => b.snapshot().queued === 2);
+    await waitFor(() => b.snapshot().queued === 2, 'two requests queued');
     expect(gate.started.map((s) => s.req.params.n)).toEqual(['1']);
     gate.release();
     expect((await Promise.all(calls)).map((r) => r.status)).toEqual([200, 200, 200]);
@@ -87,17 +64,17 @@ describe('express protect(): load shedding', () => {
     app.get('/', gate.handler);
     const url = await listen(app);
     const first = fetch(url);
-    await until(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the first handler to start');
     const leaving = new AbortController();
     const queued = fetch(url, { signal: leaving.signal }).catch(() => 'left');
-    await until(() => b.snapshot().queued === 1);
+    await waitFor(() => b.snapshot().queued === 1, 'the second request queued');
     leaving.abort();
     expect(await queued).toBe('left');
-    await until(() => b.snapshot().queued === 0);
+    await waitFor(() => b.snapshot().queued === 0, 'the place of the leaving client freed');
     expect(b.snapshot().inflight).toBe(1);
     gate.release();
     await (await first).text();
-    await until(() => b.snapshot().inflight === 0);
+    await waitFor(() => b.snapshot().inflight === 0, 'the slot freed');
     expect(gate.started).toHaveLength(1);
   });
 
@@ -111,10 +88,10 @@ describe('express protect(): load shedding', () => {
     app.get('/', (req) => void started.push(req));
     const url = await listen(app);
     const res = fetch(url);
-    await until(() => started.length === 1);
+    await waitFor(() => started.length === 1, 'the handler to start');
     await clock.tick(100);
     expect((await res).status).toBe(503);
-    await until(() => b.snapshot().inflight === 0);
+    await waitFor(() => b.snapshot().inflight === 0, 'the slot freed');
     expect(b.limit).toBe(3);
   });
 });
@@ -127,7 +104,7 @@ describe('express protect(): timeouts', () => {
     app.get('/slow', protect({ timeout: 250, clock }), (req) => void signals.push(req.signal!));
     const url = await listen(app);
     const res = fetch(`${url}/slow`);
-    await until(() => signals.length === 1);
+    await waitFor(() => signals.length === 1, 'the handler to start');
     expect(signals[0]!.aborted).toBe(false);
     await clock.tick(250);
     const answer = await res;
@@ -149,7 +126,7 @@ describe('express protect(): timeouts', () => {
     });
     const url = await listen(app);
     const res = fetch(url);
-    await until(() => started);
+    await waitFor(() => started, 'the handler to start');
     await clock.tick(100);
     const answer = await res;
     expect(answer.status).toBe(503);
@@ -165,7 +142,7 @@ describe('express protect(): timeouts', () => {
     });
     const url = await listen(app);
     const res = fetch(url);
-    await until(() => started);
+    await waitFor(() => started, 'the handler to start');
     await clock.tick(10);
     expect((await res).status).toBe(504);
     expect((await res).headers.get('retry-after')).toBeNull();
@@ -200,10 +177,10 @@ describe('express protect(): timeouts', () => {
     const url = await listen(app);
     const client = new AbortController();
     const call = fetch(url, { signal: client.signal }).catch(() => 'gone');
-    await until(() => signals.length === 1);
+    await waitFor(() => signals.length === 1, 'the handler to start');
     client.abort();
     expect(await call).toBe('gone');
-    await until(() => signals[0]!.aborted);
+    await waitFor(() => signals[0]!.aborted, 'req.signal to abort');
     expect(signals[0]!.reason).toMatchObject({ name: 'AbortError' });
     expect(breaker.state).toBe('closed');
     expect(breaker.snapshot().calls).toBe(0);
@@ -255,10 +232,10 @@ describe('express protect(): circuit breaker per route', () => {
     expect((await fetch(`${url}/throws`)).status).toBe(500);
     expect((await fetch(`${url}/missing`)).status).toBe(404);
     const hanging = fetch(`${url}/hangs`);
-    await until(() => started === 1);
+    await waitFor(() => started === 1, 'the hanging handler to start');
     await clock.tick(100);
     expect((await hanging).status).toBe(503);
-    await until(() => breaker.snapshot().calls === 3);
+    await waitFor(() => breaker.snapshot().calls === 3, 'the breaker to record three calls');
     expect(breaker.snapshot()).toMatchObject({ calls: 3, failures: 2 });
   });
 });
@@ -273,11 +250,11 @@ describe('express protect(): composition and options', () => {
     app.get('/', protect({ timeout: 20, clock }), (req) => void signals.push(req.signal!));
     const url = await listen(app);
     const res = fetch(url);
-    await until(() => signals.length === 1);
+    await waitFor(() => signals.length === 1, 'the handler to start');
     await clock.tick(20);
     expect((await res).status).toBe(503);
     expect(signals[0]!.reason).toBeInstanceOf(TimeoutError);
-    await until(() => shed.snapshot().inflight === 0);
+    await waitFor(() => shed.snapshot().inflight === 0, 'the app-wide slot freed');
   });
 
   it('answers through a custom respond function', async () => {
@@ -292,7 +269,7 @@ describe('express protect(): composition and options', () => {
     app.get('/', gate.handler);
     const url = await listen(app);
     const first = fetch(url);
-    await until(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the first handler to start');
     const res = await fetch(url);
     expect(res.status).toBe(429);
     expect(await res.text()).toBe('busy: BW_ERR_BULKHEAD_REJECTED');
@@ -311,5 +288,23 @@ describe('express protect(): composition and options', () => {
     );
     expect(() => protect({ timeoutStatus: 200 })).toThrow(RangeError);
     expect(() => protect({ respond: 'json' as never })).toThrow(TypeError);
+    expect(() => protect({ key: 'ip' as never })).toThrow(
+      expect.objectContaining({ option: 'protect.key', name: 'TypeError' }),
+    );
+  });
+
+  it('names a bad option of the policies it builds by the path the user wrote', () => {
+    expect(() => protect({ bulkhead: { limit: 0 } })).toThrow(
+      expect.objectContaining({
+        name: 'RangeError',
+        code: BW_ERR_INVALID_OPTION,
+        option: 'protect.bulkhead.limit',
+      }),
+    );
+    expect(() => protect({ bulkhead: { limit: 0 } })).toThrow('"protect.bulkhead.limit"');
+    expect(() => protect({ circuitBreaker: { minimumCalls: 0 } })).toThrow(
+      expect.objectContaining({ option: 'protect.circuitBreaker.minimumCalls' }),
+    );
+    expect(() => protect({ timeout: -1 })).toThrow(expect.objectContaining({ option: 'protect.timeout' }));
   });
 });

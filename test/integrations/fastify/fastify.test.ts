@@ -1,28 +1,9 @@
-import Fastify, { type FastifyContextConfig, type FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyContextConfig, FastifyInstance } from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { BW_ERR_INVALID_OPTION, bulkhead, policyRegistry, TimeoutError } from '../../../src/index.js';
 import { fastifyBreakwater } from '../../../src/integrations/fastify/index.js';
-import { deferred, FakeClock } from '../../helpers.js';
-
-const apps: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-function app(): FastifyInstance {
-  // Requests still hanging in a test must not delay close().
-  const instance = Fastify({ forceCloseConnections: true });
-  apps.push(instance);
-  return instance;
-}
-
-async function listen(instance: FastifyInstance): Promise<string> {
-  return instance.listen({ port: 0, host: '127.0.0.1' });
-}
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 2));
-}
+import { deferred, FakeClock, waitFor } from '../../helpers.js';
+import { app, listen } from './harness.js';
 
 describe('fastify plugin: load shedding', () => {
   it('sheds requests beyond the shared bulkhead with 503 + Retry-After, across routes', async () => {
@@ -38,7 +19,7 @@ describe('fastify plugin: load shedding', () => {
     fastify.get('/b', async () => 'b');
     const url = await listen(fastify);
     const first = fetch(`${url}/a`);
-    await until(() => started === 1);
+    await waitFor(() => started === 1, 'the first handler to start');
     const shed = await fetch(`${url}/b`);
     expect(shed.status).toBe(503);
     expect(shed.headers.get('retry-after')).toBe('2');
@@ -60,11 +41,11 @@ describe('fastify plugin: load shedding', () => {
     const url = await listen(fastify);
     const client = new AbortController();
     const call = fetch(url, { signal: client.signal }).catch(() => 'gone');
-    await until(() => signals.length === 1);
+    await waitFor(() => signals.length === 1, 'the handler to start');
     expect(shared.snapshot().inflight).toBe(1);
     client.abort();
     expect(await call).toBe('gone');
-    await until(() => shared.snapshot().inflight === 0);
+    await waitFor(() => shared.snapshot().inflight === 0, 'the slot freed');
     expect(signals[0]!.aborted).toBe(true);
   });
 });
@@ -83,7 +64,7 @@ describe('fastify plugin: per-route timeouts and breakers', () => {
     });
     const url = await listen(fastify);
     const res = fetch(`${url}/slow`);
-    await until(() => signals.length === 1);
+    await waitFor(() => signals.length === 1, 'the handler to start');
     await clock.tick(1_000);
     const answer = await res;
     expect(answer.status).toBe(503);
@@ -105,7 +86,7 @@ describe('fastify plugin: per-route timeouts and breakers', () => {
     const url = await listen(fastify);
     const quick = fetch(`${url}/quick`);
     const slow = fetch(`${url}/default`).catch(() => 'closed');
-    await until(() => started.length === 2);
+    await waitFor(() => started.length === 2, 'both handlers to start');
     await clock.tick(50);
     expect((await quick).status).toBe(504);
     expect(fastify.breakwater.routes.get('GET /quick')?.policies).toHaveLength(1);
@@ -175,7 +156,7 @@ describe('fastify plugin: encapsulation', () => {
     });
     const url = await listen(fastify);
     const first = fetch(`${url}/guarded`);
-    await until(() => started === 1);
+    await waitFor(() => started === 1, 'the first handler to start');
     expect((await fetch(`${url}/guarded/deeper`)).status).toBe(503);
     expect(await (await fetch(`${url}/free`)).json()).toEqual({ protected: false });
     expect(fastify.hasDecorator('breakwater')).toBe(false);
@@ -192,18 +173,21 @@ describe('fastify plugin: encapsulation', () => {
     const signals: AbortSignal[] = [];
     await fastify.register(async (child) => {
       await child.register(fastifyBreakwater, { timeout: 30, clock, name: 'inner' });
-      child.get('/nested', (request) => {
-        signals.push(request.breakwater!.signal);
-        return new Promise(() => {});
+      child.get('/nested', async (request, reply) => {
+        const signal = request.breakwater!.signal;
+        signals.push(signal);
+        // Stops on its signal: the outer slot is freed once it has.
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        return reply;
       });
     });
     const url = await listen(fastify);
     const res = fetch(`${url}/nested`);
-    await until(() => signals.length === 1);
+    await waitFor(() => signals.length === 1, 'the handler to start');
     expect(shared.snapshot().inflight).toBe(1);
     await clock.tick(30);
     expect((await res).status).toBe(503);
-    await until(() => shared.snapshot().inflight === 0);
+    await waitFor(() => shared.snapshot().inflight === 0, 'the slot freed');
     expect([...fastify.breakwater.routes.keys()]).toEqual(['GET /nested', 'HEAD /nested']);
   });
 });
@@ -230,6 +214,23 @@ describe('fastify plugin: options', () => {
     expect([good, bad]).toHaveLength(2);
   });
 
+  it('names a bad option of the policies it builds by the path the user wrote', async () => {
+    await expect(app().register(fastifyBreakwater, { bulkhead: { limit: 0 } })).rejects.toMatchObject({
+      name: 'RangeError',
+      code: BW_ERR_INVALID_OPTION,
+      option: 'fastifyBreakwater.bulkhead.limit',
+    });
+    await expect(app().register(fastifyBreakwater, { key: 'ip' as never })).rejects.toMatchObject({
+      name: 'TypeError',
+      option: 'fastifyBreakwater.key',
+    });
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, {});
+    expect(() =>
+      fastify.get('/x', { config: { breakwater: { timeout: { durationMs: -1 } } } }, async () => 'x'),
+    ).toThrow(expect.objectContaining({ option: 'route GET /x config.breakwater.timeout.durationMs' }));
+  });
+
   it('answers through a custom respond function', async () => {
     const fastify = app();
     await fastify.register(fastifyBreakwater, {
@@ -245,7 +246,7 @@ describe('fastify plugin: options', () => {
     });
     const url = await listen(fastify);
     const first = fetch(url);
-    await until(() => started === 1);
+    await waitFor(() => started === 1, 'the first handler to start');
     const res = await fetch(url);
     expect(res.status).toBe(429);
     expect(await res.text()).toBe('slow down (BW_ERR_BULKHEAD_REJECTED)');

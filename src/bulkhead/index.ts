@@ -302,10 +302,11 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
       // An inner aggressive timeout gave up on the call, but its work still runs: keep the slot until
       // it really ends, or more work would run than the limit allows.
       this.#abandoned++;
-      result.pending.then(() => {
+      const release = () => {
         this.#abandoned--;
         this.#release(p);
-      });
+      };
+      result.pending.then(release, release);
       return;
     }
     this.#release(p);

@@ -255,11 +255,11 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
             // `pending` lets outer slots (a bulkhead permit) wait for the work that is still running.
             child.settle = (failure) => {
               early = failure;
-              failure.pending = work;
+              if (work !== undefined) failure.pending = endOf(work);
               deliver(failure);
             };
             work = settle(inner, child);
-            if (early !== undefined) early.pending = work;
+            if (early !== undefined) early.pending = endOf(work);
             work.then((result) => {
               const first = child.settle !== null;
               child.close();
@@ -270,4 +270,12 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
       },
     };
   }
+}
+
+/**
+ * When abandoned work really ends: when it settles, or later if it settles as a failure that was itself
+ * given up on while its own work runs on (an inner timeout, a handler answered at its deadline).
+ */
+function endOf(work: Promise<unknown>): Promise<unknown> {
+  return work.then((result) => (result instanceof Fail ? result.pending : undefined));
 }

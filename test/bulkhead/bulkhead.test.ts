@@ -100,6 +100,34 @@ describe('bulkhead', () => {
     await expect(b.execute(() => 'room again')).resolves.toBe('room again');
   });
 
+  it('through nested aggressive timeouts, the slot is held until the innermost work ends', async () => {
+    const clock = new FakeClock();
+    const b = bulkhead({ limit: 1, queue: 0, clock });
+    // Both deadlines pass at 50: the outer one gives up on an inner one that gave up on the work.
+    const policy = pipeline(b, timeout({ durationMs: 50, clock }), timeout({ durationMs: 100, clock }));
+    const work = deferred();
+    const call = track(policy.execute(() => work.promise));
+    await clock.tick(200);
+    expect(call.error).toBeInstanceOf(TimeoutError);
+    expect(b.snapshot()).toMatchObject({ inflight: 1, abandoned: 1 });
+    work.resolve('finally');
+    await clock.tick(0);
+    expect(b.snapshot()).toMatchObject({ inflight: 0, abandoned: 0 });
+  });
+
+  it('frees an abandoned slot even when the work it waits for rejects', async () => {
+    const clock = new FakeClock();
+    const b = bulkhead({ limit: 1, queue: 0, clock });
+    const policy = pipeline(b, timeout({ durationMs: 50, clock }));
+    const work = deferred();
+    const call = track(policy.execute(() => work.promise));
+    await clock.tick(50);
+    expect(call.error).toBeInstanceOf(TimeoutError);
+    work.reject(new Error('late failure'));
+    await clock.tick(0);
+    expect(b.snapshot()).toMatchObject({ inflight: 0, abandoned: 0 });
+  });
+
   it('raising the limit at run time admits queued calls at once; lowering it stops admissions', async () => {
     const b = bulkhead({ limit: 1, queue: 10, clock: new FakeClock() });
     const hold = deferred();

@@ -90,6 +90,8 @@ export function bulkhead(options: number | BulkheadOptions): BulkheadPolicy {
 }
 
 const DEFAULT_PARTITION = '(default)';
+/** What a throwing `isDrop` answers: a plain failure, which tells an adaptive limit nothing about overload. */
+const notDropped = (): boolean => false;
 
 /** Start of an admitted call, kept only when an adaptive limit or a duration listener needs it. */
 class Admission {
@@ -321,7 +323,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
         rttMs: durationMs,
         inflight: admission.inflight,
         dropped:
-          failed && guarded(this.options.isDrop, failureOf(result), false, 'bulkhead.isDrop', this.name),
+          failed && guarded(this.options.isDrop, failureOf(result), notDropped, 'bulkhead.isDrop', this.name),
       });
     }
     const emitter = failed ? this.#onFailure : this.#onSuccess;

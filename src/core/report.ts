@@ -49,14 +49,42 @@ function describe(error: unknown): string {
   }
 }
 
-/** Calls a one-argument callback; on a throw, reports it and returns `fallback`. */
-export function guarded<A, R>(fn: (arg: A) => R, arg: A, fallback: R, callback: string, policy: string): R {
+/**
+ * Calls a synchronous one-argument user callback (a predicate, a key function, a clock). A throw, or an
+ * answer `accept` refuses, is reported and replaced by `fallback(arg)`, the callback's documented
+ * default. By default a promise is refused: an `async` callback answers too late to be used, and its
+ * rejection is reported rather than left unhandled.
+ */
+export function guarded<A, R>(
+  fn: (arg: A) => R,
+  arg: A,
+  fallback: (arg: A) => R,
+  callback: string,
+  policy: string,
+  accept: (value: unknown) => boolean = notPromise,
+): R {
+  let value: R;
   try {
-    return fn(arg);
+    value = fn(arg);
   } catch (error) {
     reportCallbackError(callback, policy, error);
-    return fallback;
+    return fallback(arg);
   }
+  if (accept(value)) return value;
+  reportRejection(value, callback, policy);
+  reportCallbackError(callback, policy, new TypeError(`${callback} returned ${show(value)}`));
+  return fallback(arg);
+}
+
+export const notPromise = (value: unknown): boolean => !(value instanceof Promise);
+export const isString = (value: unknown): boolean => typeof value === 'string';
+export const isFiniteNumber = (value: unknown): boolean => Number.isFinite(value);
+
+function show(value: unknown): string {
+  if (value instanceof Promise) return 'a promise (it must answer synchronously)';
+  if (value === null) return 'null';
+  if (typeof value === 'function') return 'a function';
+  return typeof value === 'object' ? 'an object' : String(value);
 }
 
 /** Reports a rejection of a promise a callback returned (a listener declared `async`, say). */

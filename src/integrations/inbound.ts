@@ -10,7 +10,7 @@ import { BreakwaterError, RateLimitedError, RejectedError, TimeoutError } from '
 import { checkKeys, func, invalid, number } from '../core/options.js';
 import { Fail, type Outcome } from '../core/outcome.js';
 import type { Policy } from '../core/policy.js';
-import { reportCallbackError, reportRejection } from '../core/report.js';
+import { guarded, reportCallbackError } from '../core/report.js';
 import { type Pipeline, pipeline } from '../pipeline.js';
 import type { TimeoutOptions, TimeoutPolicy } from '../timeout/index.js';
 import { HttpStatusError } from './fetch/http-error.js';
@@ -143,18 +143,11 @@ export function requestKey<R>(
   owner: string,
   name: string,
 ): string | undefined {
-  let value: unknown;
-  try {
-    value = key(req);
-  } catch (error) {
-    reportCallbackError(`${owner}.key`, name, error);
-    return undefined;
-  }
-  if (value === undefined || typeof value === 'string') return value;
-  reportRejection(value, `${owner}.key`, name);
-  reportCallbackError(`${owner}.key`, name, new TypeError(`${owner}.key returned no string`));
-  return undefined;
+  return guarded(key, req, noKey, `${owner}.key`, name, isKey) as string | undefined;
 }
+
+const noKey = (): undefined => undefined;
+const isKey = (value: unknown): boolean => value === undefined || typeof value === 'string';
 
 /** How the adapters answer for us. */
 export interface Answer {
@@ -293,12 +286,7 @@ export abstract class InboundExchange {
 
   #isFailure(status: number): boolean {
     const p = this.#protection;
-    try {
-      return p.isFailure(status);
-    } catch (error) {
-      reportCallbackError(`${p.owner}.isFailure`, p.name, error);
-      return defaultIsServerFailure(status);
-    }
+    return guarded(p.isFailure, status, defaultIsServerFailure, `${p.owner}.isFailure`, p.name);
   }
 
   readonly #onClose = (): void => {

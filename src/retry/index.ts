@@ -192,7 +192,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
       if (!this.#mayRetryRejection(result)) return this.#giveUp(attempt, 'rejected', result);
       const failure = failureOf<never>(result);
       let delay = this.#delay(attempt, previousDelay, failure);
-      const pushback = guarded(this.options.retryAfter, failure, undefined, 'retry.retryAfter', this.name);
+      const pushback = guarded(this.options.retryAfter, failure, noPushback, 'retry.retryAfter', this.name);
       if (pushback !== undefined) {
         if (pushback > maxDelayMs) return this.#giveUp(attempt, 'retry-after', result);
         if (pushback > delay) delay = pushback;
@@ -262,6 +262,8 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     return result;
   }
 }
+
+const noPushback = (): undefined => undefined;
 
 /** Resolves on the next turn of the event loop; true unless the scope aborted meanwhile. */
 function nextTurn(scope: Scope): Promise<boolean> {

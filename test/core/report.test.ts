@@ -49,8 +49,16 @@ describe('callback errors', () => {
     const throwing = (_: number): boolean => {
       throw new Error('predicate bug');
     };
-    expect(guarded(throwing, 1, false, 'bulkhead.isDrop', 'db')).toBe(false);
-    expect(guarded((n: number) => n > 0, 1, false, 'bulkhead.isDrop', 'db')).toBe(true);
+    expect(guarded(throwing, 1, () => false, 'bulkhead.isDrop', 'db')).toBe(false);
+    expect(
+      guarded(
+        (n: number) => n > 0,
+        1,
+        () => false,
+        'bulkhead.isDrop',
+        'db',
+      ),
+    ).toBe(true);
     expect(warn).toHaveBeenCalledOnce();
   });
 

@@ -3,11 +3,11 @@ import { RejectedError, TimeoutError } from '../../core/errors.js';
 import type { Failure } from '../../core/failure.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Policy } from '../../core/policy.js';
+import { guarded, isFiniteNumber, isString } from '../../core/report.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { retry as createRetry, type RetryOptions, type RetryPolicy } from '../../retry/index.js';
 import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
 import { breakerFactory } from './breaker-factory.js';
-import { callback, isFiniteNumber, isString, notPromise } from './callback.js';
 import { HttpStatusError, type ResponseLike } from './http-error.js';
 import { type KeyedBreakers, keyedBreakers, type OwnKeyedBreakers } from './keyed-breakers.js';
 import {
@@ -173,7 +173,7 @@ export function resilientFetch<F extends FetchLike = typeof globalThis.fetch>(
         // Not a URL fetch can use: let it fail its own way.
         return o.fetch(input, init);
       }
-      key = callback(o.breakerKey, url, defaultBreakerKey, isString, `${PATH}.breakerKey`, o.name);
+      key = guarded(o.breakerKey, url, defaultBreakerKey, `${PATH}.breakerKey`, o.name, isString);
     }
     const method = methodOf(input, init);
     const request = isRequestLike(input) ? input : null;
@@ -303,9 +303,8 @@ class Exchange {
         linkBody(response, scope, this.callerSignal);
     }
     const status = response.status;
-    if (!callback(o.isFailure, status, defaultIsFailure, notPromise, `${PATH}.isFailure`, o.name))
-      return response;
-    const now = callback(o.now, undefined, Date.now, isFiniteNumber, `${PATH}.now`, o.name);
+    if (!guarded(o.isFailure, status, defaultIsFailure, `${PATH}.isFailure`, o.name)) return response;
+    const now = guarded(o.now, undefined, Date.now, `${PATH}.now`, o.name, isFiniteNumber);
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
     const error = new HttpStatusError(status, retryAfterMs, response);
     this.#failed = error;

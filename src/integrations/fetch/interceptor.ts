@@ -3,8 +3,8 @@ import type { Clock } from '../../core/clock.js';
 import { resolveClock, resolveName } from '../../core/common-options.js';
 import { BrokenCircuitError } from '../../core/errors.js';
 import { checkKeys, func, invalid, number } from '../../core/options.js';
+import { guarded, isFiniteNumber } from '../../core/report.js';
 import { breakerFactory } from './breaker-factory.js';
-import { callback, isFiniteNumber, notPromise } from './callback.js';
 import { HttpStatusError } from './http-error.js';
 import { type KeyedBreakers, keyedBreakers } from './keyed-breakers.js';
 import { defaultIsFailure } from './options.js';
@@ -122,9 +122,8 @@ class Judge {
   /** The failure a response stands for, or undefined for a success. */
   failure(status: number, retryAfter: string | undefined): HttpStatusError | undefined {
     const path = 'circuitBreakerInterceptor';
-    if (!callback(this.isFailure, status, defaultIsFailure, notPromise, `${path}.isFailure`, this.name))
-      return undefined;
-    const now = callback(this.now, undefined, Date.now, isFiniteNumber, `${path}.now`, this.name);
+    if (!guarded(this.isFailure, status, defaultIsFailure, `${path}.isFailure`, this.name)) return undefined;
+    const now = guarded(this.now, undefined, Date.now, `${path}.now`, this.name, isFiniteNumber);
     return new HttpStatusError(status, parseRetryAfter(retryAfter, now));
   }
 }

@@ -4,7 +4,7 @@ import type { Scope } from '../../core/context.js';
 import { Emitter, type Subscribe } from '../../core/events.js';
 import { Fail } from '../../core/outcome.js';
 import { Executor, type Gate, type Policy, STAGES, type Stage } from '../../core/policy.js';
-import { callback } from './callback.js';
+import { guarded } from '../../core/report.js';
 
 /**
  * One circuit breaker per key (the origin, for fetch), created on first use. Bounded: at most
@@ -173,13 +173,13 @@ class Keyed extends Executor implements OwnKeyedBreakers, Gate {
   }
 
   #guardedCreate(key: string): CircuitBreaker | undefined {
-    return callback<string, CircuitBreaker | undefined>(
+    return guarded<string, CircuitBreaker | undefined>(
       this.#create,
       key,
       noBreaker,
-      isBreaker,
       this.#callback,
       this.#policy,
+      isBreaker,
     );
   }
 

@@ -179,8 +179,10 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     if (batch === null) {
       const created = new Pending<K>();
       batch = this.#pending = created;
-      // One unref'd timer per collecting batch, cleared when it is sent or emptied.
-      created.timer = this.#clock.setTimer(() => this.#dispatch(created), this.#maxDelayMs);
+      // One timer per collecting batch, cleared when it is sent or emptied. Ref'd: its callers wait on
+      // it, and nothing else sends the batch, so a script whose only work is `await loader.load(k)`
+      // must not exit before it fires.
+      created.timer = this.#clock.setTimer(() => this.#dispatch(created), this.#maxDelayMs, true);
     }
     let item = batch.items.get(key);
     if (item === undefined) {

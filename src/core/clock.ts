@@ -3,12 +3,18 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Time source for every policy. `now()` is monotonic milliseconds (never wall-clock time, which jumps).
- * Timers are unref'd unless `ref` is true, so a policy never keeps a finished process alive on its own.
+ * Timers are unref'd unless `ref` is true, so a policy never keeps a finished process alive on its own;
+ * a timer some caller is waiting on (a retry's sleep, a deadline of a call in flight) is ref'd.
  */
 export interface Clock {
   now(): number;
   setTimer(callback: () => void, delayMs: number, ref?: boolean): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /**
+   * Makes an armed timer keep the process alive (`ref`) or not. Optional: a clock without it leaves a
+   * timer as it was armed.
+   */
+  refTimer?(handle: TimerHandle, ref: boolean): void;
 }
 
 /** Opaque handle returned by `Clock.setTimer`. */
@@ -28,6 +34,10 @@ export const systemClock: Clock = Object.freeze({
   },
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle as NodeJS.Timeout);
+  },
+  refTimer(handle: TimerHandle, ref: boolean): void {
+    if (ref) (handle as NodeJS.Timeout).ref();
+    else (handle as NodeJS.Timeout).unref();
   },
 });
 

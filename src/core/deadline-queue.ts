@@ -9,6 +9,10 @@ import type { Clock, TimerHandle } from './clock.js';
  * monotonic `now`, so appending keeps the lane sorted and its head is its earliest deadline. A native
  * timer is only (re)armed when a deadline earlier than the armed one appears; entries removed early
  * are simply absent when it fires, which then re-arms for the next head.
+ *
+ * The timer keeps the process alive exactly while some entry is armed: a caller is waiting on that
+ * deadline (a task that holds no handle of its own can only be ended by it), and once the last call has
+ * ended the process may exit at once rather than when the last deadline would have passed.
  */
 export interface DeadlineEntry {
   deadline: number;
@@ -31,6 +35,7 @@ export class Lane {
 
   add(entry: DeadlineEntry): void {
     entry.lane = this;
+    this.queue.entered();
     const tail = this.tail;
     if (tail === null) {
       entry.prevEntry = entry.nextEntry = null;
@@ -56,6 +61,7 @@ export class Lane {
     else nextEntry.prevEntry = prevEntry;
     entry.prevEntry = entry.nextEntry = null;
     entry.lane = null;
+    this.queue.left();
   }
 
   // Only reached when a caller adds an entry out of order (a lane shared by unequal durations).
@@ -76,6 +82,8 @@ export class DeadlineQueue {
   readonly #lanes = new Map<number, Lane>();
   #timer: TimerHandle = undefined;
   #armedAt = Number.POSITIVE_INFINITY;
+  /** Entries armed in every lane. */
+  #entries = 0;
   readonly #fire = () => this.#onTimer();
 
   constructor(clock: Clock) {
@@ -112,6 +120,14 @@ export class DeadlineQueue {
     return this.#timer !== undefined;
   }
 
+  entered(): void {
+    if (this.#entries++ === 0 && this.#timer !== undefined) this.clock.refTimer?.(this.#timer, true);
+  }
+
+  left(): void {
+    if (--this.#entries === 0 && this.#timer !== undefined) this.clock.refTimer?.(this.#timer, false);
+  }
+
   laneBecameActive(_lane: Lane, deadline: number): void {
     if (deadline < this.#armedAt) this.#arm(deadline);
   }
@@ -121,7 +137,8 @@ export class DeadlineQueue {
     this.#armedAt = deadline;
     // Native timers count whole milliseconds from a loop time that may be stale, so they can fire a
     // little early against a sub-millisecond clock: round up, and re-arm if an entry is not yet due.
-    this.#timer = this.clock.setTimer(this.#fire, Math.max(0, Math.ceil(deadline - this.clock.now())));
+    const delayMs = Math.max(0, Math.ceil(deadline - this.clock.now()));
+    this.#timer = this.clock.setTimer(this.#fire, delayMs, this.#entries > 0);
   }
 
   #onTimer(): void {

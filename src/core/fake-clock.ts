@@ -4,7 +4,7 @@ interface FakeTimer {
   readonly at: number;
   readonly seq: number;
   readonly callback: () => void;
-  readonly ref: boolean;
+  ref: boolean;
 }
 
 /**
@@ -31,6 +31,10 @@ export class FakeClock implements Clock {
     while (i > 0 && this.#timers[i - 1]!.at > timer.at) i--;
     this.#timers.splice(i, 0, timer);
     return timer;
+  }
+
+  refTimer(handle: TimerHandle, ref: boolean): void {
+    (handle as FakeTimer).ref = ref;
   }
 
   clearTimer(handle: TimerHandle): void {

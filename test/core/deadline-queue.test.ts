@@ -26,6 +26,29 @@ describe('DeadlineQueue', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('keeps the process alive exactly while an entry is armed', () => {
+    const clock = new FakeClock();
+    const q = new DeadlineQueue(clock);
+    const fired: string[] = [];
+    const lane = q.lane(100);
+    const a = entry(100, fired, 'a');
+    const b = entry(100, fired, 'b');
+    lane.add(a);
+    expect(clock.refTimers).toBe(1);
+    lane.add(b);
+    lane.remove(a);
+    expect(clock.refTimers).toBe(1);
+    lane.remove(b);
+    // The timer stays armed for a deadline nobody waits on any more: it must not hold the process.
+    expect(clock.pendingTimers).toBe(1);
+    expect(clock.refTimers).toBe(0);
+    lane.add(entry(150, fired, 'c'));
+    expect(clock.refTimers).toBe(1);
+    clock.advance(150);
+    expect(fired).toEqual(['c']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('does not fire removed entries', () => {
     const clock = new FakeClock();
     const q = new DeadlineQueue(clock);

@@ -295,6 +295,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
   #retryAfter(now: number): number | undefined {
     const sm = this.#sm;
     if (sm.state === 'open') return Math.max(0, sm.openUntil - now);
+    // Half-open with every probe taken: the probes may answer sooner, but by then half-open is over.
     if (sm.state === 'half-open' && this.options.halfOpen.maxWaitMs !== Number.POSITIVE_INFINITY) {
       return Math.max(0, sm.since + this.options.halfOpen.maxWaitMs - now);
     }
@@ -331,12 +332,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
       this.#clock.clearTimer(this.#timer);
       this.#timer = undefined;
     }
-    if (t.to === 'open' && this.options.halfOpenOnTimer) {
-      this.#timer = this.#clock.setTimer(() => {
-        this.#timer = undefined;
-        this.#sm.expireBreak(this.#clock.now());
-      }, t.breakMs ?? 0);
-    }
+    if (t.to === 'open' && this.options.halfOpenOnTimer) this.#armBreakTimer(t.breakMs ?? 0);
     if (t.to === 'closed') this.#lastFailure = undefined;
     if (this.#tel.wants('state')) {
       this.#tel.emit({
@@ -367,6 +363,20 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
     } else if (t.to === 'closed' && event !== undefined) {
       this.#onClose.emit(event);
     }
+  }
+
+  /**
+   * Moves to half-open when the break ends. A native timer counts whole milliseconds from a loop time
+   * that may be stale, so it can fire a little before `openUntil`: then it is armed again for the rest.
+   */
+  #armBreakTimer(ms: number): void {
+    this.#timer = this.#clock.setTimer(() => {
+      this.#timer = undefined;
+      const sm = this.#sm;
+      const now = this.#clock.now();
+      if (!sm.expireBreak(now) && sm.state === 'open')
+        this.#armBreakTimer(Math.max(1, Math.ceil(sm.openUntil - now)));
+    }, ms);
   }
 
   // --- Manual control and inspection --------------------------------------------------------------

@@ -28,7 +28,10 @@ export interface HalfOpenOptions {
    * circuit reopens when their failure rate reaches this ratio in (0, 1].
    */
   failureRateThreshold?: number;
-  /** Longest time to stay half-open (probes that never finish), ms. Default: no bound. */
+  /**
+   * Longest time to stay half-open, ms: probes that never finish cannot keep the circuit half-open (and
+   * rejecting every other call) for good. Default 30 000; Infinity waits for the probes forever.
+   */
   maxWaitMs?: number;
   /** Where to go when `maxWaitMs` passes. Default 'open'. */
   afterMaxWait?: 'open' | 'closed';
@@ -170,7 +173,7 @@ function resolveHalfOpen(input: HalfOpenOptions | undefined): ResolvedCircuitBre
   return {
     maxCalls,
     successThreshold,
-    maxWaitMs: number(`${path}.maxWaitMs`, input?.maxWaitMs, Number.POSITIVE_INFINITY, {
+    maxWaitMs: number(`${path}.maxWaitMs`, input?.maxWaitMs, DEFAULT_HALF_OPEN_MAX_WAIT_MS, {
       min: 0,
       exclusiveMin: true,
       infinite: true,
@@ -178,6 +181,9 @@ function resolveHalfOpen(input: HalfOpenOptions | undefined): ResolvedCircuitBre
     afterMaxWait: oneOf(`${path}.afterMaxWait`, input?.afterMaxWait, 'open', ['open', 'closed'] as const),
   };
 }
+
+/** How long half-open waits for its probes unless told otherwise. */
+const DEFAULT_HALF_OPEN_MAX_WAIT_MS = 30_000;
 
 /** The break when none is configured, and when a custom break backoff throws or returns no number. */
 export const DEFAULT_BREAK_MS = 10_000;

@@ -61,7 +61,7 @@ describe('circuit breaker options', () => {
       halfOpen: {
         maxCalls: 1,
         successThreshold: 1,
-        maxWaitMs: Number.POSITIVE_INFINITY,
+        maxWaitMs: 30_000,
         afterMaxWait: 'open',
       },
     });

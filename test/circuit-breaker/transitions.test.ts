@@ -187,6 +187,30 @@ describe('circuit breaker transitions', () => {
     expect(lenient.snapshot().state).toBe('closed');
   });
 
+  it('with the defaults, a probe that hangs cannot keep the circuit half-open for good', async () => {
+    const clock = new FakeClock();
+    const breaker = countBreaker(clock);
+    await calls(breaker, 4, fail);
+    clock.advance(1_000);
+    void breaker.execute(() => new Promise(() => {}));
+    expect(breaker.state).toBe('half-open');
+    // Saturated: the rejection says how long half-open may still last.
+    clock.advance(10_000);
+    const rejected = await breaker.executeOutcome(succeed);
+    expect(rejected.ok).toBe(false);
+    expect((rejected as { error: BrokenCircuitError }).error).toMatchObject({
+      state: 'half-open',
+      retryAfterMs: 20_000,
+    });
+    // Half-open ends after 30 s: the circuit opens again, and the next break lets a new probe close it.
+    clock.advance(20_000);
+    expect((await breaker.executeOutcome(succeed)).ok).toBe(false);
+    expect(breaker.state).toBe('open');
+    clock.advance(breaker.snapshot().retryAfterMs!);
+    await breaker.execute(succeed);
+    expect(breaker.state).toBe('closed');
+  });
+
   it('grows the break with a backoff over consecutive opens and resets it on close', async () => {
     const clock = new FakeClock();
     const breaker = countBreaker(clock, {
@@ -291,6 +315,27 @@ describe('circuit breaker transitions', () => {
     expect(breaker.state).toBe('half-open');
     expect(seen).toEqual(['break-elapsed@1000']);
     breaker.reset();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('break timer', () => {
+  it('re-arms when the native timer fires a little before the break ends', async () => {
+    const clock = new FakeClock();
+    // Native timers count whole ms from a stale loop time: the first one fires 1 ms early.
+    let armed = 0;
+    const early = {
+      now: () => clock.now(),
+      setTimer: (cb: () => void, ms: number, ref?: boolean) =>
+        clock.setTimer(cb, armed++ === 0 ? ms - 1 : ms, ref),
+      clearTimer: (handle: unknown) => clock.clearTimer(handle),
+    };
+    const breaker = countBreaker(clock, { halfOpenOnTimer: true, clock: early });
+    await calls(breaker, 4, fail);
+    clock.advance(999);
+    expect(breaker.state).toBe('open');
+    clock.advance(1);
+    expect(breaker.state).toBe('half-open');
     expect(clock.pendingTimers).toBe(0);
   });
 });

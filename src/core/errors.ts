@@ -1,6 +1,8 @@
 // Every error breakwater throws has a fixed `name` (its class), a stable `code` and keeps `cause`.
 // `instanceof` works across duplicate installs (ESM + CJS copies, nested node_modules): each class
 // brands its prototype with a `Symbol.for` key and checks the brand instead of the prototype chain.
+// One table row per code (`ERRORS`) holds the name, brand and message builder; `defineError()` turns
+// a row into its class's brand, `name`, lazy `message` and `instanceof`.
 
 export const BW_ERR = 'BW_ERR';
 export const BW_ERR_INVALID_OPTION = 'BW_ERR_INVALID_OPTION';
@@ -12,61 +14,149 @@ export const BW_ERR_BULKHEAD_REJECTED = 'BW_ERR_BULKHEAD_REJECTED';
 export const BW_ERR_RATE_LIMITED = 'BW_ERR_RATE_LIMITED';
 export const BW_ERR_THROTTLED = 'BW_ERR_THROTTLED';
 
-function brand(
-  cls: abstract new (...args: never[]) => Error,
+export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled' | 'metrics-only';
+export type BulkheadRejectReason = 'full' | 'wait-timeout';
+
+/** One error code: what its class is built from. */
+export interface ErrorRow<Fields = never> {
+  /** The stable `code`; also the row's key in `ERRORS`. */
+  readonly code: string;
+  /** The class name, which is its errors' `name` (for InvalidOptionError, the exported type's name). */
+  readonly name: string;
+  /** `Symbol.for('breakwater.error.<name>')`: the brand `instanceof` checks, the same in every copy. */
+  readonly brand: symbol;
+  /** Builds the message from the error's fields (absent where the message is given to the constructor). */
+  readonly message: ((fields: Fields) => string) | undefined;
+}
+
+/** A row for a code; integrations define their errors' rows with it too. */
+export function errorRow<Fields = never>(
+  code: string,
   name: string,
-  describe?: (e: never) => string,
-): void {
-  const key = Symbol.for(`breakwater.error.${name}`);
-  const proto = cls.prototype as object;
-  Object.defineProperty(proto, key, { value: true });
-  Object.defineProperty(proto, 'name', { value: name, writable: true, configurable: true });
-  Object.defineProperty(cls, Symbol.hasInstance, {
-    value: (value: unknown) =>
-      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true,
-  });
-  if (describe !== undefined) {
-    // Errors built by `create()` have no own message or stack: derive them on demand, so a rejection
-    // costs no string building unless someone reads it. Errors built with `new` own both and shadow these.
-    Object.defineProperty(proto, 'message', {
-      get(this: never) {
-        return describe(this);
-      },
-      configurable: true,
-    });
-    Object.defineProperty(proto, 'cause', {
-      get(this: Record<symbol, unknown>) {
-        return this[CAUSE];
-      },
-      configurable: true,
-    });
-    Object.defineProperty(proto, 'stack', {
-      get(this: Error) {
-        return `${this.name}: ${this.message}\n    (created without a stack trace: per-call rejections skip it)`;
-      },
-      configurable: true,
-    });
-  }
+  message?: (fields: Fields) => string,
+): ErrorRow<Fields> {
+  return Object.freeze({ code, name, brand: Symbol.for(`breakwater.error.${name}`), message });
+}
+
+function describeTimeout(e: { policy: string; timeoutMs: number }): string {
+  return `${e.policy}: timed out after ${e.timeoutMs} ms`;
+}
+
+function describeCircuit(e: {
+  policy: string;
+  state: CircuitStateName;
+  retryAfterMs?: number | undefined;
+}): string {
+  const after = e.retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(e.retryAfterMs)} ms`;
+  return `${e.policy}: circuit is ${e.state}${after}`;
+}
+
+function describeBulkhead(e: { policy: string; reason: BulkheadRejectReason }): string {
+  return `${e.policy}: bulkhead rejected the call (${e.reason})`;
+}
+
+function describeRateLimit(e: { policy: string; retryAfterMs?: number | undefined }): string {
+  return `${e.policy}: rate limit reached, retry after ${Math.ceil(e.retryAfterMs ?? 0)} ms`;
+}
+
+function describeThrottled(e: { policy: string; probability: number }): string {
+  const share = Math.round(e.probability * 100);
+  return `${e.policy}: throttled locally (rejecting ${share}% of calls while the backend rejects requests)`;
 }
 
 /**
- * Builds a per-call error without running the Error constructor. On Node 20 `new Error()` costs about
- * 0.5 us even with `Error.stackTraceLimit = 0` (and toggling that limit costs several us more), while a
- * rejection under overload must be as cheap as the call it replaces. The result inherits from the class
- * prototype, so `instanceof`, `name`, `code`, `message`, `cause` and the class fields all work; it has
- * no native error internals (util.types.isNativeError() is false) and its `stack` is one line.
+ * Every code breakwater's core throws, keyed by code. `ERRORS[error.code].message(fields)` rebuilds a
+ * message from an error's fields, e.g. after a structured clone (which keeps fields, not the message).
  */
-function cheap<T extends Error>(cls: abstract new (...args: never[]) => T, cause: unknown): T {
-  const error = Object.create(cls.prototype) as T;
-  // Read through the prototype's `cause` getter: a symbol key stays out of JSON and Object.keys like
-  // a native cause, without the cost of defineProperty on every rejection.
-  if (cause !== undefined) (error as unknown as Record<symbol, unknown>)[CAUSE] = cause;
-  return error;
+export const ERRORS = {
+  [BW_ERR]: errorRow(BW_ERR, 'BreakwaterError'),
+  [BW_ERR_TIMEOUT]: errorRow(BW_ERR_TIMEOUT, 'TimeoutError', describeTimeout),
+  [BW_ERR_REJECTED]: errorRow(BW_ERR_REJECTED, 'RejectedError'),
+  [BW_ERR_CIRCUIT_OPEN]: errorRow(BW_ERR_CIRCUIT_OPEN, 'BrokenCircuitError', describeCircuit),
+  [BW_ERR_CIRCUIT_ISOLATED]: errorRow(BW_ERR_CIRCUIT_ISOLATED, 'IsolatedCircuitError', describeCircuit),
+  [BW_ERR_BULKHEAD_REJECTED]: errorRow(BW_ERR_BULKHEAD_REJECTED, 'BulkheadRejectedError', describeBulkhead),
+  [BW_ERR_RATE_LIMITED]: errorRow(BW_ERR_RATE_LIMITED, 'RateLimitedError', describeRateLimit),
+  [BW_ERR_THROTTLED]: errorRow(BW_ERR_THROTTLED, 'ThrottledError', describeThrottled),
+  // Not a class: a native RangeError or TypeError with this code and `option` (see core/options.ts).
+  [BW_ERR_INVALID_OPTION]: errorRow(BW_ERR_INVALID_OPTION, 'InvalidOptionError'),
+} as const;
+
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
+// Prototypes `defineError()` named: below one of them, a user's subclass is named after itself.
+const named = new WeakSet<object>();
+
+/**
+ * Gives a class its row's brand, `name`, derived `message` and brand-checking `instanceof`, and puts the
+ * class's cheap constructor (see `Cheap`), if it has one, on the class prototype.
+ */
+export function defineError(
+  cls: abstract new (...args: never[]) => Error,
+  row: ErrorRow<never>,
+  cheap?: { prototype: unknown },
+): void {
+  const { brand, message } = row;
+  const proto = cls.prototype as object;
+  if (cheap !== undefined) cheap.prototype = proto;
+  Object.defineProperty(proto, brand, { value: true });
+  Object.defineProperty(proto, 'name', { value: row.name, writable: true, configurable: true });
+  named.add(proto);
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      // Inherited by a user's subclass, which gets the ordinary prototype-chain check: an error of the
+      // library's class is not an instance of the user's subclass.
+      if (this !== cls) return ordinaryHasInstance.call(this, value);
+      return (
+        typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true
+      );
+    },
+  });
+  if (message === undefined) return;
+  // Errors built by `create()` have no own message: it is derived when read, so a rejection costs no
+  // string building unless someone looks. Errors built with `new` own their message, which shadows this.
+  Object.defineProperty(proto, 'message', {
+    get(this: never) {
+      return message(this);
+    },
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, 'message', { value, writable: true, configurable: true });
+    },
+    configurable: true,
+  });
 }
 
-const CAUSE = Symbol('breakwater.cause');
+/**
+ * What `create()` builds: an object on the class prototype that skips the Error constructor (on Node 20
+ * `new Error()` costs microseconds with a stack, about 0.5 us even with `Error.stackTraceLimit = 0`).
+ * It owns `name` and `code`, so they survive a structured clone, and an empty `stack`: Node's
+ * unhandled-rejection and uncaught-exception printers treat an object with an own `stack` as an error
+ * and print it through util.inspect (`Name: message` and its fields); without one they print only
+ * `reason "Name"`. Each class has its own plain constructor function for it, rather than
+ * `Object.create()` plus stores in a shared helper: a constructor's instances get in-object slots for
+ * all its fields (Object.create gives four, then allocates a property array), and a helper shared by the
+ * classes would make its stores polymorphic (measured: 2x the instructions per call with six classes).
+ */
+type Cheap<T> = { -readonly [K in keyof T]: T[K] };
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/** Types a plain function as the constructor of `T`s; `defineError()` gives it the class prototype. */
+function cheap<T, A extends unknown[]>(init: (this: Cheap<T>, ...args: A) => void): new (...args: A) => T {
+  return init as unknown as new (
+    ...args: A
+  ) => T;
+}
+
+/**
+ * Whether nobody can tell if the failed call took effect (a COMMIT whose answer never came): such an
+ * error has `unknownOutcome: true`. Retry and hedging do not repeat the call unless their `handle` says
+ * so, and a timeout passes the error on rather than wrapping it. Duck-typed, so errors of your own can
+ * say it too.
+ */
+export function isUnknownOutcome(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { unknownOutcome?: unknown }).unknownOutcome === true
+  );
+}
 
 export interface ErrorOptions {
   cause?: unknown;
@@ -80,9 +170,31 @@ export class BreakwaterError extends Error {
   constructor(message: string, code: string = BW_ERR, options?: ErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (!Object.hasOwn(new.target.prototype, 'name')) nameAfterClass(this, new.target);
+  }
+
+  /** `name`, `code`, `message` and the error's own fields; not `stack` or `cause`. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const key of Object.keys(this)) {
+      if (key !== 'stack' && key !== 'cause' && !Object.hasOwn(json, key)) {
+        json[key] = (this as unknown as Record<string, unknown>)[key];
+      }
+    }
+    return json;
   }
 }
-brand(BreakwaterError, 'BreakwaterError');
+defineError(BreakwaterError, ERRORS[BW_ERR]);
+
+// A user's subclass that sets no name of its own (on an instance or a prototype between it and the
+// library's class) is named after itself, as `class AppError extends Error` code expects.
+function nameAfterClass(error: Error, target: { readonly name: string; readonly prototype: object }): void {
+  let proto: object | null = target.prototype;
+  while (proto !== null && !Object.hasOwn(proto, 'name'))
+    proto = Object.getPrototypeOf(proto) as object | null;
+  if (proto === null || !named.has(proto) || target.name === '') return;
+  Object.defineProperty(error, 'name', { value: target.name, writable: true, configurable: true });
+}
 
 /** A call ran past its deadline. The caller's own abort never produces this error. */
 export class TimeoutError extends BreakwaterError {
@@ -99,17 +211,18 @@ export class TimeoutError extends BreakwaterError {
 
   /** Created at each deadline, so built without a stack trace (it would only show timer internals). */
   static create(timeoutMs: number, policy: string, cause?: unknown): TimeoutError {
-    const e = cheap(TimeoutError, cause) as Writable<TimeoutError>;
-    e.code = BW_ERR_TIMEOUT;
-    e.timeoutMs = timeoutMs;
-    e.policy = policy;
-    return e;
+    return new CheapTimeout(timeoutMs, policy, cause);
   }
 }
-function describeTimeout(e: { timeoutMs: number; policy: string }): string {
-  return `${e.policy}: timed out after ${e.timeoutMs} ms`;
-}
-brand(TimeoutError, 'TimeoutError', describeTimeout);
+const CheapTimeout = cheap<TimeoutError, [number, string, unknown]>(function (timeoutMs, policy, cause) {
+  this.name = 'TimeoutError';
+  this.code = BW_ERR_TIMEOUT;
+  this.stack = '';
+  this.timeoutMs = timeoutMs;
+  this.policy = policy;
+  if (cause !== undefined) this.cause = cause;
+});
+defineError(TimeoutError, ERRORS[BW_ERR_TIMEOUT], CheapTimeout);
 
 /**
  * A policy refused to run the call (open circuit, full bulkhead, rate limit). Rejections are load
@@ -127,9 +240,7 @@ export class RejectedError extends BreakwaterError {
     this.retryAfterMs = retryAfterMs;
   }
 }
-brand(RejectedError, 'RejectedError');
-
-export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled' | 'metrics-only';
+defineError(RejectedError, ERRORS[BW_ERR_REJECTED]);
 
 /** The circuit is open (or half-open with every probe taken): the call was not made. */
 export class BrokenCircuitError extends RejectedError {
@@ -147,30 +258,28 @@ export class BrokenCircuitError extends RejectedError {
     this.state = state;
   }
 
-  /** Per-call rejection: no stack trace (see `cheap`); `cause` is the failure that opened the circuit. */
+  /** Per-call rejection: no stack trace (see `Cheap`); `cause` is the failure that opened the circuit. */
   static create(
     policy: string,
     state: CircuitStateName,
     retryAfterMs?: number,
     cause?: unknown,
   ): BrokenCircuitError {
-    const e = cheap(BrokenCircuitError, cause) as Writable<BrokenCircuitError>;
-    e.code = BW_ERR_CIRCUIT_OPEN;
-    e.policy = policy;
-    e.retryAfterMs = retryAfterMs;
-    e.state = state;
-    return e;
+    return new CheapBroken(policy, state, retryAfterMs, cause);
   }
 }
-function describeCircuit(e: {
-  policy: string;
-  state: CircuitStateName;
-  retryAfterMs: number | undefined;
-}): string {
-  const after = e.retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(e.retryAfterMs)} ms`;
-  return `${e.policy}: circuit is ${e.state}${after}`;
-}
-brand(BrokenCircuitError, 'BrokenCircuitError', describeCircuit);
+const CheapBroken = cheap<BrokenCircuitError, [string, CircuitStateName, number | undefined, unknown]>(
+  function (policy, state, retryAfterMs, cause) {
+    this.name = 'BrokenCircuitError';
+    this.code = state === 'isolated' ? BW_ERR_CIRCUIT_ISOLATED : BW_ERR_CIRCUIT_OPEN;
+    this.stack = '';
+    this.policy = policy;
+    this.retryAfterMs = retryAfterMs;
+    this.state = state;
+    if (cause !== undefined) this.cause = cause;
+  },
+);
+defineError(BrokenCircuitError, ERRORS[BW_ERR_CIRCUIT_OPEN], CheapBroken);
 
 /** The circuit was isolated by hand: it stays open until every isolation handle is released. */
 export class IsolatedCircuitError extends BrokenCircuitError {
@@ -179,17 +288,18 @@ export class IsolatedCircuitError extends BrokenCircuitError {
   }
 
   static override create(policy: string): IsolatedCircuitError {
-    const e = cheap(IsolatedCircuitError, undefined) as Writable<IsolatedCircuitError>;
-    e.code = BW_ERR_CIRCUIT_ISOLATED;
-    e.policy = policy;
-    e.retryAfterMs = undefined;
-    e.state = 'isolated';
-    return e;
+    return new CheapIsolated(policy);
   }
 }
-brand(IsolatedCircuitError, 'IsolatedCircuitError', describeCircuit);
-
-export type BulkheadRejectReason = 'full' | 'wait-timeout';
+const CheapIsolated = cheap<IsolatedCircuitError, [string]>(function (policy) {
+  this.name = 'IsolatedCircuitError';
+  this.code = BW_ERR_CIRCUIT_ISOLATED;
+  this.stack = '';
+  this.policy = policy;
+  this.retryAfterMs = undefined;
+  this.state = 'isolated';
+});
+defineError(IsolatedCircuitError, ERRORS[BW_ERR_CIRCUIT_ISOLATED], CheapIsolated);
 
 /** The bulkhead had no free slot and no queue space (`full`), or the call waited too long (`wait-timeout`). */
 export class BulkheadRejectedError extends RejectedError {
@@ -201,18 +311,18 @@ export class BulkheadRejectedError extends RejectedError {
   }
 
   static create(policy: string, reason: BulkheadRejectReason): BulkheadRejectedError {
-    const e = cheap(BulkheadRejectedError, undefined) as Writable<BulkheadRejectedError>;
-    e.code = BW_ERR_BULKHEAD_REJECTED;
-    e.policy = policy;
-    e.retryAfterMs = undefined;
-    e.reason = reason;
-    return e;
+    return new CheapBulkhead(policy, reason);
   }
 }
-function describeBulkhead(e: { policy: string; reason: BulkheadRejectReason }): string {
-  return `${e.policy}: bulkhead rejected the call (${e.reason})`;
-}
-brand(BulkheadRejectedError, 'BulkheadRejectedError', describeBulkhead);
+const CheapBulkhead = cheap<BulkheadRejectedError, [string, BulkheadRejectReason]>(function (policy, reason) {
+  this.name = 'BulkheadRejectedError';
+  this.code = BW_ERR_BULKHEAD_REJECTED;
+  this.stack = '';
+  this.policy = policy;
+  this.retryAfterMs = undefined;
+  this.reason = reason;
+});
+defineError(BulkheadRejectedError, ERRORS[BW_ERR_BULKHEAD_REJECTED], CheapBulkhead);
 
 /** A rate limiter had no permit for the call within its allowed wait. */
 export class RateLimitedError extends RejectedError {
@@ -221,17 +331,17 @@ export class RateLimitedError extends RejectedError {
   }
 
   static create(policy: string, retryAfterMs: number): RateLimitedError {
-    const e = cheap(RateLimitedError, undefined) as Writable<RateLimitedError>;
-    e.code = BW_ERR_RATE_LIMITED;
-    e.policy = policy;
-    e.retryAfterMs = retryAfterMs;
-    return e;
+    return new CheapRateLimited(policy, retryAfterMs);
   }
 }
-function describeRateLimit(e: { policy: string; retryAfterMs: number | undefined }): string {
-  return `${e.policy}: rate limit reached, retry after ${Math.ceil(e.retryAfterMs ?? 0)} ms`;
-}
-brand(RateLimitedError, 'RateLimitedError', describeRateLimit);
+const CheapRateLimited = cheap<RateLimitedError, [string, number]>(function (policy, retryAfterMs) {
+  this.name = 'RateLimitedError';
+  this.code = BW_ERR_RATE_LIMITED;
+  this.stack = '';
+  this.policy = policy;
+  this.retryAfterMs = retryAfterMs;
+});
+defineError(RateLimitedError, ERRORS[BW_ERR_RATE_LIMITED], CheapRateLimited);
 
 /**
  * Client-side adaptive throttling refused the call locally: the backend has recently been rejecting
@@ -247,16 +357,15 @@ export class ThrottledError extends RejectedError {
   }
 
   static create(policy: string, probability: number): ThrottledError {
-    const e = cheap(ThrottledError, undefined) as Writable<ThrottledError>;
-    e.code = BW_ERR_THROTTLED;
-    e.policy = policy;
-    e.retryAfterMs = undefined;
-    e.probability = probability;
-    return e;
+    return new CheapThrottled(policy, probability);
   }
 }
-function describeThrottled(e: { policy: string; probability: number }): string {
-  const share = Math.round(e.probability * 100);
-  return `${e.policy}: throttled locally (rejecting ${share}% of calls while the backend rejects requests)`;
-}
-brand(ThrottledError, 'ThrottledError', describeThrottled);
+const CheapThrottled = cheap<ThrottledError, [string, number]>(function (policy, probability) {
+  this.name = 'ThrottledError';
+  this.code = BW_ERR_THROTTLED;
+  this.stack = '';
+  this.policy = policy;
+  this.retryAfterMs = undefined;
+  this.probability = probability;
+});
+defineError(ThrottledError, ERRORS[BW_ERR_THROTTLED], CheapThrottled);

@@ -35,7 +35,7 @@ describe('rateLimiter (token bucket)', () => {
     expect(error.retryAfterMs).toBeCloseTo(100, 9);
     expect(error.message).toBe('api: rate limit reached, retry after 100 ms');
     // Built without a stack trace.
-    expect(error.stack?.split('\n')).toHaveLength(2);
+    expect(error.stack).toBe('');
     clock.advance(40);
     const later = await rl.executeOutcome(() => 1);
     expect((later as { error: RateLimitedError }).error.retryAfterMs).toBeCloseTo(60, 9);

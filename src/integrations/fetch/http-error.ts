@@ -1,4 +1,4 @@
-import { BreakwaterError } from '../../core/errors.js';
+import { BreakwaterError, defineError, errorRow } from '../../core/errors.js';
 
 export const BW_ERR_HTTP_STATUS = 'BW_ERR_HTTP_STATUS';
 
@@ -10,8 +10,6 @@ export interface ResponseLike {
   readonly headers: { get(name: string): string | null };
   readonly body: { cancel(reason?: unknown): Promise<void> } | null;
 }
-
-const BRAND = Symbol.for('breakwater.error.HttpStatusError');
 
 /**
  * A response whose status counts as a failure (5xx and 429 by default). Inside a pipeline it carries
@@ -46,14 +44,5 @@ export class HttpStatusError extends BreakwaterError {
     }
     return this.#discarded;
   }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
-  }
 }
-Object.defineProperty(HttpStatusError.prototype, BRAND, { value: true });
-Object.defineProperty(HttpStatusError.prototype, 'name', {
-  value: 'HttpStatusError',
-  writable: true,
-  configurable: true,
-});
+defineError(HttpStatusError, errorRow(BW_ERR_HTTP_STATUS, 'HttpStatusError'));

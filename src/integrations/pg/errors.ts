@@ -1,18 +1,7 @@
-import { BreakwaterError } from '../../core/errors.js';
+import { BreakwaterError, defineError, errorRow } from '../../core/errors.js';
 
 export const BW_ERR_PG_ROLLED_BACK = 'BW_ERR_PG_ROLLED_BACK';
 export const BW_ERR_PG_COMMIT_UNKNOWN = 'BW_ERR_PG_COMMIT_UNKNOWN';
-
-// Same branding as core/errors.ts (whose helper is private): `instanceof` survives duplicate installs.
-function brand(cls: abstract new (...args: never[]) => Error, name: string): void {
-  const key = Symbol.for(`breakwater.error.${name}`);
-  Object.defineProperty(cls.prototype, key, { value: true });
-  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
-  Object.defineProperty(cls, Symbol.hasInstance, {
-    value: (value: unknown) =>
-      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true,
-  });
-}
 
 /**
  * PostgreSQL answered COMMIT with ROLLBACK: a statement of the transaction failed and `fn` caught its
@@ -27,7 +16,7 @@ export class PgRolledBackError extends BreakwaterError {
     );
   }
 }
-brand(PgRolledBackError, 'PgRolledBackError');
+defineError(PgRolledBackError, errorRow(BW_ERR_PG_ROLLED_BACK, 'PgRolledBackError'));
 
 /**
  * COMMIT was sent but its answer never arrived: the call was aborted (caller's signal or timeout, the
@@ -35,6 +24,9 @@ brand(PgRolledBackError, 'PgRolledBackError');
  * query can tell. Never retried by default: a retry could apply the transaction twice.
  */
 export class PgCommitUnknownError extends BreakwaterError {
+  /** See `isUnknownOutcome()`: a plain `retry()` or `hedge()` does not repeat it. */
+  readonly unknownOutcome = true;
+
   constructor(cause: unknown) {
     super(
       `breakwater: COMMIT was interrupted (${describe(cause)}): the transaction may or may not have been committed`,
@@ -43,7 +35,7 @@ export class PgCommitUnknownError extends BreakwaterError {
     );
   }
 }
-brand(PgCommitUnknownError, 'PgCommitUnknownError');
+defineError(PgCommitUnknownError, errorRow(BW_ERR_PG_COMMIT_UNKNOWN, 'PgCommitUnknownError'));
 
 function describe(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);

@@ -1,8 +1,6 @@
-import { BreakwaterError } from '../../core/errors.js';
+import { BreakwaterError, defineError, errorRow } from '../../core/errors.js';
 
 export const BW_ERR_REDIS_UNAVAILABLE = 'BW_ERR_REDIS_UNAVAILABLE';
-
-const BRAND = Symbol.for('breakwater.error.RedisUnavailableError');
 
 /**
  * The client was not connected (reconnecting, closed or ended), so the command was not sent: sending
@@ -16,14 +14,5 @@ export class RedisUnavailableError extends BreakwaterError {
     super(`breakwater: Redis client is ${status}, command not sent`, BW_ERR_REDIS_UNAVAILABLE);
     this.status = status;
   }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
-  }
 }
-Object.defineProperty(RedisUnavailableError.prototype, BRAND, { value: true });
-Object.defineProperty(RedisUnavailableError.prototype, 'name', {
-  value: 'RedisUnavailableError',
-  writable: true,
-  configurable: true,
-});
+defineError(RedisUnavailableError, errorRow(BW_ERR_REDIS_UNAVAILABLE, 'RedisUnavailableError'));

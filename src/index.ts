@@ -47,7 +47,7 @@ export type { Clock, RandomSource, TimerHandle } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { CommonOptions } from './core/common-options.js';
 export type { Context, ExecuteOptions, Task } from './core/context.js';
-export type { BulkheadRejectReason, CircuitStateName, ErrorOptions } from './core/errors.js';
+export type { BulkheadRejectReason, CircuitStateName, ErrorOptions, ErrorRow } from './core/errors.js';
 export {
   BreakwaterError,
   BrokenCircuitError,
@@ -61,7 +61,9 @@ export {
   BW_ERR_REJECTED,
   BW_ERR_THROTTLED,
   BW_ERR_TIMEOUT,
+  ERRORS,
   IsolatedCircuitError,
+  isUnknownOutcome,
   RateLimitedError,
   RejectedError,
   ThrottledError,
@@ -74,6 +76,8 @@ export type { InvalidOptionError } from './core/options.js';
 export type { Outcome } from './core/outcome.js';
 export type { Policy } from './core/policy.js';
 export { seededRandom } from './core/random.js';
+export type { CallbackErrorEvent } from './core/report.js';
+export { CALLBACK_ERROR_CHANNEL } from './core/report.js';
 export type {
   FallbackEvent,
   FallbackFn,

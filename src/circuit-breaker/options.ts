@@ -268,7 +268,9 @@ export function resolveCircuitBreakerOptions<R>(
     halfOpenOnTimer: boolean('circuitBreaker.halfOpenOnTimer', options.halfOpenOnTimer, false),
     // Rejections of inner policies (a full bulkhead inside the breaker) are our own load shedding, not
     // the downstream failing: ignored by default.
-    classifier: new Classifier(name, 'circuitBreaker', options as ClassifyOptions<never>, true),
+    classifier: new Classifier(name, 'circuitBreaker', options as ClassifyOptions<never>, {
+      ignoreRejections: true,
+    }),
     clock: resolveClock('circuitBreaker', options.clock),
     random: resolveRandom('circuitBreaker', options.random),
   });

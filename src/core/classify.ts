@@ -1,5 +1,5 @@
 import type { Scope } from './context.js';
-import { RejectedError } from './errors.js';
+import { isUnknownOutcome, RejectedError } from './errors.js';
 import { invalid } from './options.js';
 import { Fail } from './outcome.js';
 import { reportCallbackError } from './report.js';
@@ -65,6 +65,14 @@ function safely(
   }
 }
 
+/** What a policy ignores unless told otherwise. */
+export interface ClassifierDefaults {
+  /** Rejections of inner policies (`RejectedError`): load shedding, not the downstream failing (breakers). */
+  readonly ignoreRejections?: boolean;
+  /** Errors of unknown outcome (`isUnknownOutcome`), unless `handle` is given (policies that repeat calls). */
+  readonly ignoreUnknownOutcomes?: boolean;
+}
+
 /**
  * Judges outcomes for one policy. Built once at construction. Work that was called off (the caller
  * aborted, a hedged attempt lost) is always ignored: it says nothing about the downstream's health.
@@ -76,6 +84,7 @@ export class Classifier {
   readonly #ignore: ((error: unknown) => boolean) | undefined;
   readonly #handleResult: ((result: unknown) => boolean) | undefined;
   readonly #ignoreRejections: boolean;
+  readonly #ignoreUnknownOutcomes: boolean;
   readonly #policy: string;
   /** Callback names for reports, built once. */
   readonly #names: { readonly handle: string; readonly ignore: string; readonly handleResult: string };
@@ -84,7 +93,7 @@ export class Classifier {
     policy: string,
     path: string,
     options: ClassifyOptions<never> | undefined,
-    ignoreRejections: boolean,
+    defaults: ClassifierDefaults,
   ) {
     this.#policy = policy;
     this.#names = {
@@ -100,7 +109,8 @@ export class Classifier {
     }
     this.#handleResult = handleResult as ((result: unknown) => boolean) | undefined;
     this.checksResults = handleResult !== undefined;
-    this.#ignoreRejections = ignoreRejections;
+    this.#ignoreRejections = defaults.ignoreRejections === true;
+    this.#ignoreUnknownOutcomes = defaults.ignoreUnknownOutcomes === true;
   }
 
   /** `result` is a value or a Fail; `scope` tells whether the work was called off. */
@@ -115,7 +125,10 @@ export class Classifier {
     if (this.#ignoreRejections && error instanceof RejectedError) return IGNORED;
     if (this.#ignore !== undefined && safely(this.#ignore, error, this.#names.ignore, this.#policy))
       return IGNORED;
-    if (this.#handle === undefined) return FAILURE;
+    if (this.#handle === undefined) {
+      // Repeating a call that may have taken effect could apply it twice: only a `handle` can ask for it.
+      return this.#ignoreUnknownOutcomes && isUnknownOutcome(error) ? IGNORED : FAILURE;
+    }
     // An error the policy does not handle says the downstream answered: it counts as a success
     // (a 404 is a healthy server), as in resilience4j. Use `ignore` for "neither".
     return safely(this.#handle, error, this.#names.handle, this.#policy) ? FAILURE : SUCCESS;

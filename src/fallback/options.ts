@@ -32,7 +32,7 @@ export function resolveFallbackOptions<U, R>(options: FallbackOptions<U, R>): Re
     name,
     fallback: func('fallback.fallback', options.fallback) as FallbackFn<U, unknown>,
     // Rejections of inner policies (open circuit, full bulkhead) are exactly what a fallback is for.
-    classifier: new Classifier(name, 'fallback', options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, 'fallback', options as ClassifyOptions<never>, {}),
     clock: resolveClock('fallback', options.clock),
   });
 }

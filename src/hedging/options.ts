@@ -76,7 +76,9 @@ export function resolveHedgeOptions<R>(options: HedgeOptions<R> = {}): ResolvedH
     windowMs: number('hedge.windowMs', options.windowMs, 60_000, { min: 1 }),
     hedgeOnFailure: boolean('hedge.hedgeOnFailure', options.hedgeOnFailure, true),
     budget: resolveBudget('hedge.budget', options.budget),
-    classifier: new Classifier(name, 'hedge', options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, 'hedge', options as ClassifyOptions<never>, {
+      ignoreUnknownOutcomes: true,
+    }),
     clock: resolveClock('hedge', options.clock),
   });
 }

@@ -143,7 +143,9 @@ export function resolveRetryOptions<R>(options: RetryOptions<R> = {}): ResolvedR
       options.retryAfter,
       defaultRetryAfter as (f: Failure<R>) => number | undefined,
     ),
-    classifier: new Classifier(name, 'retry', options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, 'retry', options as ClassifyOptions<never>, {
+      ignoreUnknownOutcomes: true,
+    }),
     clock: resolveClock('retry', options.clock),
     random: resolveRandom('retry', options.random),
     budget: resolveBudget('retry.budget', options.budget),

@@ -155,7 +155,7 @@ export function resolveSloOptions<R>(options: SloOptions<R>): ResolvedSloOptions
     windowMs,
     resolutionMs,
     alerts: Object.freeze(alerts),
-    classifier: new Classifier(name, p, options as ClassifyOptions<never>, false),
+    classifier: new Classifier(name, p, options as ClassifyOptions<never>, {}),
     clock: resolveClock(p, options.clock),
   });
 }

@@ -84,7 +84,9 @@ export function resolveAdaptiveThrottleOptions<R>(
       max: 1,
       exclusiveMin: true,
     }),
-    classifier: new Classifier(name, path, options as ClassifyOptions<never> | undefined, true),
+    classifier: new Classifier(name, path, options as ClassifyOptions<never> | undefined, {
+      ignoreRejections: true,
+    }),
     random: resolveRandom(path, options?.random),
     clock: resolveClock(path, options?.clock),
   });

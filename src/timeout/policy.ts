@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { AbortScope, type DeadlineOwner, type Scope } from '../core/context.js';
 import { type DeadlineQueue, deadlineQueueFor, type Lane } from '../core/deadline-queue.js';
-import { TimeoutError } from '../core/errors.js';
+import { isUnknownOutcome, TimeoutError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import {
@@ -195,6 +195,8 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
   #asTimeout(child: AbortScope, failure: Fail): Fail {
     const error = failure.error;
     if (error instanceof TimeoutError && error.policy === this.name) return failure;
+    // "It may have taken effect" says more than "it was late": outer policies must still see it.
+    if (isUnknownOutcome(error)) return failure;
     return new Fail(TimeoutError.create(child.durationMs, this.name, error));
   }
 

@@ -445,4 +445,53 @@ describe('retry', () => {
     });
     expect(value).toBe('done');
   });
+
+  describe('errors of unknown outcome', () => {
+    const unknown = () => Object.assign(new Error('COMMIT cut off'), { unknownOutcome: true });
+
+    it('are not repeated by default: the call may have taken effect', async () => {
+      let calls = 0;
+      const error = unknown();
+      await expect(
+        retry({ maxRetries: 3, backoff: 0 }).execute(() => {
+          calls++;
+          throw error;
+        }),
+      ).rejects.toBe(error);
+      expect(calls).toBe(1);
+    });
+
+    it('are repeated when handle says so', async () => {
+      let calls = 0;
+      await expect(
+        retry({ maxRetries: 2, backoff: 0, handle: () => true }).execute(() => {
+          calls++;
+          throw unknown();
+        }),
+      ).rejects.toThrow('COMMIT cut off');
+      expect(calls).toBe(3);
+    });
+
+    it('reach outer policies unwrapped by a cooperative timeout whose deadline passed', async () => {
+      const clock = new FakeClock();
+      const error = unknown();
+      const policy = pipeline(
+        retry({ maxRetries: 3, backoff: 0, clock }),
+        timeout({ durationMs: 100, strategy: 'cooperative', clock }),
+      );
+      let calls = 0;
+      const call = track(
+        policy.execute(
+          ({ signal }) =>
+            new Promise((_, reject) => {
+              calls++;
+              signal.addEventListener('abort', () => reject(error));
+            }),
+        ),
+      );
+      await clock.tick(100);
+      expect(call.error).toBe(error);
+      expect(calls).toBe(1);
+    });
+  });
 });

@@ -1,5 +1,4 @@
 import type { PoolClient } from 'pg';
-import { TimeoutError } from '../../core/errors.js';
 import { pgErrorCategory } from './classify.js';
 import { PgCommitUnknownError, PgRolledBackError } from './errors.js';
 
@@ -33,15 +32,4 @@ export async function commit(client: PoolClient): Promise<void> {
     throw rolledBack(error) ? error : new PgCommitUnknownError(error);
   }
   if (command === 'ROLLBACK') throw new PgRolledBackError();
-}
-
-/**
- * The `PgCommitUnknownError` behind `error`, if any: a timeout policy reports the failure of work it
- * timed out as a TimeoutError caused by it, which would hide that the COMMIT may have gone through.
- */
-export function commitUnknownIn(error: unknown): PgCommitUnknownError | undefined {
-  let current = error;
-  // Bounded: one level per timeout policy around the call.
-  for (let depth = 0; depth < 8 && current instanceof TimeoutError; depth++) current = current.cause;
-  return current instanceof PgCommitUnknownError ? current : undefined;
 }

@@ -2,14 +2,13 @@ import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 
 import { type CircuitBreakerOptions, circuitBreaker } from '../../circuit-breaker/index.js';
 import type { Context, Scope } from '../../core/context.js';
 import { invalid } from '../../core/options.js';
-import type { Outcome } from '../../core/outcome.js';
 import type { Policy } from '../../core/policy.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { exponential, type RetryOptions, type RetryPolicy, retry } from '../../retry/index.js';
 import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';
 import { sendCancelRequest } from './cancel.js';
 import { isPgOutage, isRetryablePgError, markRetryable, pgErrorCategory } from './classify.js';
-import { commit, commitUnknownIn } from './commit.js';
+import { commit } from './commit.js';
 import { PgCommitUnknownError } from './errors.js';
 import { type ResilientPoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.js';
 
@@ -144,19 +143,6 @@ function settleOn<T>(
   });
 }
 
-// executeOutcome, not execute: a pipeline of fused gates (breaker + timeout) can throw synchronously
-// from execute() when its first gate rejects; callers of a promise API must only ever see rejections.
-function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw outcome.error;
-}
-
-/** As `unwrap`; a COMMIT of unknown outcome is reported as such even when a timeout wrapped it. */
-function unwrapTransaction<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw commitUnknownIn(outcome.error) ?? outcome.error;
-}
-
 function signalOf(ctx: Context): AbortSignal | undefined {
   // A signal nothing can abort would cost an AbortController per call for nothing.
   return (ctx as Scope).abortable ? ctx.signal : undefined;
@@ -248,7 +234,7 @@ export function resilientPool(pool: PoolLike, options?: ResilientPoolOptions): R
         throw error;
       }
     };
-    return policy.executeOutcome(attempt, { signal: call?.signal, key: call?.key }).then(unwrap);
+    return policy.execute(attempt, { signal: call?.signal, key: call?.key });
   };
 
   const transaction = <T>(
@@ -284,7 +270,7 @@ export function resilientPool(pool: PoolLike, options?: ResilientPoolOptions): R
         throw error;
       }
     };
-    return policy.executeOutcome(attempt, { signal: call?.signal, key: call?.key }).then(unwrapTransaction);
+    return policy.execute(attempt, { signal: call?.signal, key: call?.key });
   };
 
   return Object.freeze({ query, transaction, pipeline: policy }) as ResilientPool;

@@ -70,7 +70,11 @@ export function resolveBulkheadOptions(input: number | BulkheadOptions): Resolve
     : validateLimit('bulkhead.limit', options.limit);
   const partitions: Record<string, number> = {};
   if (options.partitions !== undefined) {
-    if (typeof options.partitions !== 'object' || options.partitions === null) {
+    if (
+      typeof options.partitions !== 'object' ||
+      options.partitions === null ||
+      Array.isArray(options.partitions)
+    ) {
       invalid('bulkhead.partitions', 'an object of ratios', options.partitions);
     }
     let sum = 0;

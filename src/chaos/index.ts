@@ -174,6 +174,7 @@ export function injectLatency(
 ): FaultPolicy {
   const resolved = resolveFaultOptions('injectLatency', options, ['latencyMs']);
   const latency = options.latencyMs;
+  if (latency === undefined) invalid('injectLatency.latencyMs', 'a number of ms or a function', latency);
   const delayOf =
     typeof latency === 'function'
       ? latency

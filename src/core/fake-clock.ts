@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
+import { invalid } from './options.js';
 
 interface FakeTimer {
   readonly at: number;
@@ -18,6 +19,8 @@ export class FakeClock implements Clock {
   #timers: FakeTimer[] = [];
 
   constructor(start = 0) {
+    if (typeof start !== 'number' || !Number.isFinite(start))
+      invalid('FakeClock(start)', 'a finite number', start, 'range');
     this.#now = start;
   }
 

@@ -10,6 +10,7 @@ describe('bulkhead options', () => {
     ['bulkhead.queue', () => bulkhead({ limit: 1, queue: -1 }), RangeError],
     ['bulkhead.maxWaitMs', () => bulkhead({ limit: 1, maxWaitMs: 0 }), RangeError],
     ['bulkhead.partitions.a', () => bulkhead({ limit: 1, partitions: { a: 0 } }), RangeError],
+    ['bulkhead.partitions', () => bulkhead({ limit: 1, partitions: [] as never }), TypeError],
     ['bulkhead.isDrop', () => bulkhead({ limit: 1, isDrop: true as never }), TypeError],
     ['bulkhead.size', () => bulkhead({ limit: 1, size: 3 } as never), TypeError],
   ])('%s is checked', (option, build, kind) => {

@@ -119,5 +119,6 @@ describe('fault injection', () => {
     expect(() => injectError({ error: new Error('x') } as never)).toThrow(TypeError);
     expect(() => injectError({ rate: 0.5, error: 'x' as never })).toThrow(TypeError);
     expect(() => injectLatency({ rate: 0.5, latencyMs: -1 })).toThrow(RangeError);
+    expect(() => injectLatency({ rate: 0.5 } as never)).toThrow(/injectLatency\.latencyMs/);
   });
 });

@@ -72,4 +72,16 @@ describe('test kit', () => {
     expect(downstream.calls).toBe(300);
     expect(downstream.inflight).toBe(0);
   });
+
+  it('FakeClock refuses a start that is not a finite number, and runs from a negative one', async () => {
+    expect(() => new FakeClock(Number.NaN)).toThrow(RangeError);
+    expect(() => new FakeClock(Number.POSITIVE_INFINITY)).toThrow(/FakeClock\(start\)/);
+    const clock = new FakeClock(-5_000);
+    const breaker = circuitBreaker({ window: { kind: 'time', durationMs: 1_000 }, minimumCalls: 2, clock });
+    await breaker.executeOutcome(() => Promise.reject(new Error('down')));
+    clock.advance(10);
+    await breaker.executeOutcome(() => Promise.reject(new Error('down')));
+    expect(breaker.state).toBe('open');
+    expect(breaker.snapshot()).toMatchObject({ failures: 0, consecutiveOpens: 1 });
+  });
 });

@@ -39,7 +39,7 @@ export class TimeWindow implements OutcomeWindow {
       this.#clear();
     } else {
       for (let e = this.#epoch + 1; e <= epoch; e++) {
-        const i = e % this.buckets;
+        const i = this.#slot(e);
         this.calls -= this.#calls[i]!;
         this.failures -= this.#failures[i]!;
         this.slowCalls -= this.#slow[i]!;
@@ -51,7 +51,7 @@ export class TimeWindow implements OutcomeWindow {
 
   record(failed: boolean, slow: boolean, now: number): void {
     this.advance(now);
-    const i = this.#epoch % this.buckets;
+    const i = this.#slot(this.#epoch);
     this.#calls[i]!++;
     this.calls++;
     if (failed) {
@@ -62,6 +62,12 @@ export class TimeWindow implements OutcomeWindow {
       this.#slow[i]!++;
       this.slowCalls++;
     }
+  }
+
+  /** The bucket of an epoch; epochs are negative on a clock that starts below zero. */
+  #slot(epoch: number): number {
+    const i = epoch % this.buckets;
+    return i < 0 ? i + this.buckets : i;
   }
 
   reset(): void {
@@ -80,7 +86,7 @@ export class TimeWindow implements OutcomeWindow {
     const counts: [number, number, number][] = [];
     for (let k = this.buckets - 1; k >= 0; k--) {
       const e = this.#epoch - k;
-      const i = ((e % this.buckets) + this.buckets) % this.buckets;
+      const i = this.#slot(e);
       counts.push([this.#calls[i]!, this.#failures[i]!, this.#slow[i]!]);
     }
     return { kind: 'time', durationMs: this.durationMs, buckets: this.buckets, counts };
@@ -98,7 +104,7 @@ export class TimeWindow implements OutcomeWindow {
     this.#epoch = Math.floor(now / this.bucketMs);
     for (let k = 0; k < this.buckets; k++) {
       const [calls, failures, slow] = data.counts[k]!;
-      const i = (((this.#epoch - (this.buckets - 1 - k)) % this.buckets) + this.buckets) % this.buckets;
+      const i = this.#slot(this.#epoch - (this.buckets - 1 - k));
       this.#calls[i] = calls;
       this.#failures[i] = Math.min(failures, calls);
       this.#slow[i] = Math.min(slow, calls);

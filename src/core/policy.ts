@@ -1,6 +1,7 @@
 import { type Context, type ExecuteOptions, Scope, type Task } from './context.js';
 import { invalid } from './options.js';
 import { Fail, type Outcome, toOutcome } from './outcome.js';
+import { PROTOCOL } from './protocol.js';
 
 /**
  * A compiled step: takes a scope, runs the work below it and resolves to the value or a Fail. Inner
@@ -47,7 +48,7 @@ export function finisher(edge: Edge): Continue {
   return FINISHERS[edge]!;
 }
 
-const FUSABLE: unique symbol = Symbol('breakwater.fusable');
+const FUSABLE: unique symbol = Symbol.for(`breakwater.protocol.${PROTOCOL}.fusable`) as never;
 
 /**
  * Marks a runner that applies a caller's continuation in its own last step and never throws
@@ -93,7 +94,8 @@ export interface Wrapper {
 
 export type Stage = Gate | Wrapper;
 
-export const STAGES: unique symbol = Symbol('breakwater.stages');
+/** Shared by every copy of the same protocol, so a pipeline of one copy takes the policies of another. */
+export const STAGES: unique symbol = Symbol.for(`breakwater.protocol.${PROTOCOL}.stages`) as never;
 /** Type-only marker: lets `pipeline()` infer each policy's Accepts/Adds (never set at run time). */
 export declare const TYPES: unique symbol;
 

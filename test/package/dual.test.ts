@@ -47,6 +47,29 @@ describe('built package', () => {
     expect(out).toBe('true,true,false');
   });
 
+  it('composes policies of the ESM and CJS copies in one pipeline, either way round', () => {
+    const out = node(
+      `import { createRequire } from 'node:module';
+       import * as esm from 'breakwater';
+       const cjs = createRequire(import.meta.url)('breakwater');
+       const results = [];
+       for (const [outer, inner] of [[esm, cjs], [cjs, esm]]) {
+         const breaker = inner.circuitBreaker({ window: { kind: 'consecutive', failures: 2 } });
+         const p = outer.pipeline(outer.retry({ maxRetries: 0 }), breaker, outer.timeout(1000));
+         for (let i = 0; i < 2; i++) await p.executeOutcome(() => Promise.reject(new Error('down')));
+         const rejected = await p.executeOutcome(() => 'not called');
+         const ok = await outer.pipeline(breaker).executeOutcome(() => 'x');
+         results.push([breaker.state, rejected.error?.code, ok.ok]);
+       }
+       console.log(JSON.stringify(results));`,
+      'module',
+    );
+    expect(JSON.parse(out)).toEqual([
+      ['open', 'BW_ERR_CIRCUIT_OPEN', false],
+      ['open', 'BW_ERR_CIRCUIT_OPEN', false],
+    ]);
+  });
+
   it('exposes the same names from both builds', () => {
     const esm = node(
       "import * as bw from 'breakwater'; console.log(Object.keys(bw).sort().join())",

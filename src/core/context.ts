@@ -47,8 +47,6 @@ export class Scope implements Context {
   attempt: number;
   deadline: number;
   ctrl: AbortController | null;
-  /** Set when a policy of ours aborted this scope because it no longer wants the result (see cancelled()). */
-  cancelledByPolicy: boolean;
 
   constructor(fn: Task<unknown>, parent: Scope | null, callerSignal: AbortSignal | undefined, key?: string) {
     this.fn = fn;
@@ -58,7 +56,6 @@ export class Scope implements Context {
     this.attempt = parent === null ? 1 : parent.attempt;
     this.deadline = parent === null ? Number.POSITIVE_INFINITY : parent.deadline;
     this.ctrl = null;
-    this.cancelledByPolicy = false;
   }
 
   get signal(): AbortSignal {
@@ -95,7 +92,8 @@ export class Scope implements Context {
   cancelled(): boolean {
     let scope: Scope = this;
     while (scope.parent !== null) {
-      if (scope.cancelledByPolicy) return true;
+      // Only abort scopes have the field; a plain scope's read is undefined (failure paths only).
+      if ((scope as Partial<AbortScope>).cancelledByPolicy === true) return true;
       scope = scope.parent;
     }
     return scope.callerSignal?.aborted === true;
@@ -124,6 +122,8 @@ export class AbortScope extends Scope implements DeadlineEntry {
   /** Aggressive timeouts race the work: this resolves the caller's side early. */
   settle: ((result: Fail) => void) | null;
   aborted: boolean;
+  /** A policy of ours aborted this scope because it no longer wants the result (see cancelled()). */
+  cancelledByPolicy: boolean;
   reason: unknown;
   timedOut: boolean;
   closed: boolean;
@@ -141,6 +141,7 @@ export class AbortScope extends Scope implements DeadlineEntry {
     this.durationMs = 0;
     this.settle = null;
     this.aborted = false;
+    this.cancelledByPolicy = false;
     this.reason = undefined;
     this.timedOut = false;
     this.closed = false;

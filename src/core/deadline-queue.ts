@@ -10,9 +10,11 @@ import type { Clock, TimerHandle } from './clock.js';
  * timer is only (re)armed when a deadline earlier than the armed one appears; entries removed early
  * are simply absent when it fires, which then re-arms for the next head.
  *
- * The timer keeps the process alive exactly while some entry is armed: a caller is waiting on that
- * deadline (a task that holds no handle of its own can only be ended by it), and once the last call has
- * ended the process may exit at once rather than when the last deadline would have passed.
+ * The timer keeps the process alive while some entry is armed: a caller is waiting on that deadline
+ * (a task that holds no handle of its own can only be ended by it); once the last entry has gone, it is
+ * unref'd by the end of the event-loop turn, so the process may exit rather than wait for the last
+ * deadline to pass. Deferring the unref to the turn's end keeps sequential calls (each arming and
+ * disarming within one turn) from toggling the native timer on every call.
  */
 export interface DeadlineEntry {
   deadline: number;
@@ -84,6 +86,15 @@ export class DeadlineQueue {
   #armedAt = Number.POSITIVE_INFINITY;
   /** Entries armed in every lane. */
   #entries = 0;
+  /** Whether the native timer is ref'd now, and whether an unref is due at the end of this turn. */
+  #refd = false;
+  #unrefDue = false;
+  readonly #unrefIfIdle = () => {
+    this.#unrefDue = false;
+    if (this.#entries > 0 || !this.#refd || this.#timer === undefined) return;
+    this.#refd = false;
+    this.clock.refTimer?.(this.#timer, false);
+  };
   readonly #fire = () => this.#onTimer();
 
   constructor(clock: Clock) {
@@ -121,11 +132,15 @@ export class DeadlineQueue {
   }
 
   entered(): void {
-    if (this.#entries++ === 0 && this.#timer !== undefined) this.clock.refTimer?.(this.#timer, true);
+    if (this.#entries++ > 0 || this.#refd || this.#timer === undefined) return;
+    this.#refd = true;
+    this.clock.refTimer?.(this.#timer, true);
   }
 
   left(): void {
-    if (--this.#entries === 0 && this.#timer !== undefined) this.clock.refTimer?.(this.#timer, false);
+    if (--this.#entries > 0 || !this.#refd || this.#unrefDue) return;
+    this.#unrefDue = true;
+    setImmediate(this.#unrefIfIdle);
   }
 
   laneBecameActive(_lane: Lane, deadline: number): void {
@@ -138,7 +153,8 @@ export class DeadlineQueue {
     // Native timers count whole milliseconds from a loop time that may be stale, so they can fire a
     // little early against a sub-millisecond clock: round up, and re-arm if an entry is not yet due.
     const delayMs = Math.max(0, Math.ceil(deadline - this.clock.now()));
-    this.#timer = this.clock.setTimer(this.#fire, delayMs, this.#entries > 0);
+    this.#refd = this.#entries > 0;
+    this.#timer = this.clock.setTimer(this.#fire, delayMs, this.#refd);
   }
 
   #onTimer(): void {

@@ -282,7 +282,7 @@ export abstract class Executor<Accepts = unknown, Adds = never> implements Polic
 
   execute<T extends Accepts>(fn: Task<T>, options?: AbortSignal | ExecuteOptions): Promise<T | Adds> {
     const scope = rootScope(fn as Task<unknown>, options);
-    if (!(scope instanceof Scope)) return Promise.reject(scope);
+    if (scope === null) return Promise.reject(badArguments(fn, options));
     if (scope.callerSignal?.aborted) return Promise.reject(scope.callerSignal.reason);
     const runner = (this.#throwing ??= compile(this[STAGES], THROW));
     return runner(scope) as Promise<T | Adds>;
@@ -293,7 +293,7 @@ export abstract class Executor<Accepts = unknown, Adds = never> implements Polic
     options?: AbortSignal | ExecuteOptions,
   ): Promise<Outcome<T | Adds>> {
     const scope = rootScope(fn as Task<unknown>, options);
-    if (!(scope instanceof Scope)) return Promise.resolve({ ok: false, error: scope });
+    if (scope === null) return Promise.resolve({ ok: false, error: badArguments(fn, options) });
     if (scope.callerSignal?.aborted) return Promise.resolve({ ok: false, error: scope.callerSignal.reason });
     const runner = (this.#outcome ??= compile(this[STAGES], OUTCOME));
     return runner(scope) as Promise<Outcome<T | Adds>>;
@@ -301,25 +301,20 @@ export abstract class Executor<Accepts = unknown, Adds = never> implements Polic
 }
 
 /**
- * The root scope of one execution, or the TypeError its arguments deserve. `execute` never throws: bad
- * arguments reject, before any policy has seen the call, so no state is left behind. `null` (a common
- * RequestInit-style value) means absent, for the options as for their signal and key.
+ * The root scope of one execution, or null when the arguments are bad (`badArguments` says why).
+ * `execute` never throws: bad arguments reject before any policy has seen the call, so no state is
+ * left behind. `null` (a common RequestInit-style value) means absent, for the options as for their
+ * signal and key.
  */
-function rootScope(fn: Task<unknown>, options: unknown): Scope | Error {
-  if (typeof fn !== 'function') return argumentError('execute(fn)', 'a function', fn);
+function rootScope(fn: Task<unknown>, options: unknown): Scope | null {
+  if (typeof fn !== 'function') return null;
   if (options === undefined || options === null) return new Scope(fn, null, undefined);
-  if (typeof options !== 'object') {
-    return argumentError('execute(fn, options)', 'an AbortSignal or { signal, key }', options);
-  }
+  if (typeof options !== 'object') return null;
   // Duck-typed, so that signals from other realms and polyfills count.
   if (isSignal(options)) return new Scope(fn, null, options);
   const { signal, key } = options as { signal?: unknown; key?: unknown };
-  if (signal !== undefined && signal !== null && !isSignal(signal)) {
-    return argumentError('execute(fn, options).signal', 'an AbortSignal', signal);
-  }
-  if (key !== undefined && key !== null && typeof key !== 'string') {
-    return argumentError('execute(fn, options).key', 'a string', key);
-  }
+  if (signal !== undefined && signal !== null && !isSignal(signal)) return null;
+  if (key !== undefined && key !== null && typeof key !== 'string') return null;
   return new Scope(
     fn,
     null,
@@ -328,7 +323,21 @@ function rootScope(fn: Task<unknown>, options: unknown): Scope | Error {
   );
 }
 
+/** The TypeError for arguments `rootScope` refused. */
+function badArguments(fn: unknown, options: unknown): Error {
+  if (typeof fn !== 'function') return argumentError('execute(fn)', 'a function', fn);
+  if (typeof options !== 'object' || options === null) {
+    return argumentError('execute(fn, options)', 'an AbortSignal or { signal, key }', options);
+  }
+  const { signal, key } = options as { signal?: unknown; key?: unknown };
+  if (signal !== undefined && signal !== null && !isSignal(signal as object)) {
+    return argumentError('execute(fn, options).signal', 'an AbortSignal', signal);
+  }
+  return argumentError('execute(fn, options).key', 'a string', key);
+}
+
 function isSignal(value: object): value is AbortSignal {
+  // A signal's `aborted` is a boolean; an options object has none.
   return (
     typeof (value as AbortSignal).aborted === 'boolean' &&
     typeof (value as AbortSignal).addEventListener === 'function'

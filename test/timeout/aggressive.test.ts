@@ -92,6 +92,8 @@ describe('aggressive timeout', () => {
     expect(active()).toBe(before + 1);
     work.resolve(1);
     await call;
+    // Unref'd by the end of the turn in which the call ended.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(active()).toBe(before);
   });
 });

@@ -52,6 +52,8 @@ describe.skipIf(bin === undefined)(
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     const cleanup: (() => void)[] = [];
+    /** Every client a test opened, to wait for its end. */
+    const clients: Redis[] = [];
     let n = 0;
 
     beforeAll(async () => {
@@ -67,8 +69,10 @@ describe.skipIf(bin === undefined)(
     afterEach(async () => {
       for (const dispose of cleanup.splice(0)) dispose();
       if (!server.running) await server.restart();
-      // Let late rejections of abandoned Redis calls surface before looking.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Late rejections of abandoned Redis calls come when their client has ended (ioredis fails its
+      // pending commands then); one more turn lets Node report any that nobody handled.
+      await Promise.all(clients.splice(0).map((c) => waitForStatus(c, 'end', BOUND_MS)));
+      await new Promise((resolve) => setImmediate(resolve));
       process.off('unhandledRejection', onUnhandled);
       expect(unhandled).toEqual([]);
     });
@@ -76,6 +80,7 @@ describe.skipIf(bin === undefined)(
     function replica(name: string): Replica {
       const client = connect(server);
       const subscriber = connect(server);
+      clients.push(client, subscriber);
       // Redis calls: 200 ms each at most; after 3 failures, Redis is left alone for 100 ms.
       const redis = { redisTimeoutMs: 200, redisBreaker: { breakDurationMs: 100 } };
       const breaker = circuitBreaker({ name, minimumCalls: 50 });
@@ -213,6 +218,7 @@ describe.skipIf(bin === undefined)(
       const a = replica(name);
       await a.fleet.ready;
       const admin = connect(server);
+      clients.push(admin);
       cleanup.push(() => admin.disconnect());
       await admin.client('PAUSE', 1_000, 'ALL');
       let answered = false;

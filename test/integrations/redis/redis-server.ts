@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { waitFor } from '../../helpers.js';
 
 /** The redis-server binary, or undefined when Redis is not installed. */
 export function findRedis(): string | undefined {
@@ -146,12 +147,9 @@ export async function waitForStatus(client: Redis, status: string, withinMs = 5_
 }
 
 /** Polls `check` until it holds; rejects after `withinMs` (a generous bound for real servers, not a measurement). */
-export async function until(check: () => boolean, withinMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function until(check: () => boolean, withinMs = 5_000, what = 'condition'): Promise<void> {
+  return waitFor(check, what, { withinMs, everyMs: 5 });
+}
 }
 
 export interface RedisSuite {

@@ -150,7 +150,6 @@ export async function waitForStatus(client: Redis, status: string, withinMs = 5_
 export function until(check: () => boolean, withinMs = 5_000, what = 'condition'): Promise<void> {
   return waitFor(check, what, { withinMs, everyMs: 5 });
 }
-}
 
 export interface RedisSuite {
   readonly server: RedisServer;

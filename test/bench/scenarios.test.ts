@@ -1,14 +1,24 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 // Smoke run of the load scenarios in their quick mode, so they cannot rot: shapes and sanity only.
 // Figures from a few hundred milliseconds on a shared CI machine mean nothing, so nothing here compares
 // one case with another or with a time.
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-if (!existsSync(`${root}/dist/esm/index.js`))
-  throw new Error('run "npm run build" first (npm test does it in pretest)');
+// The scenarios import the built package in the processes they fork. Those processes inherit
+// NODE_OPTIONS, which preloads src-imports.mjs: their imports of dist/ resolve to src/, so the current
+// sources are tested, never a stale build.
+const preload = new URL('./src-imports.mjs', import.meta.url).href;
+async function againstSources<T>(run: () => Promise<T>): Promise<T> {
+  const before = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${before ?? ''} --import="${preload}"`.trim();
+  try {
+    return await run();
+  } finally {
+    if (before === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = before;
+  }
+}
 
 interface LoadCase {
   name: string;
@@ -69,9 +79,18 @@ const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
 const rate = (x: unknown) => finite(x) && (x as number) >= 0 && (x as number) <= 1;
 
 describe('benchmark scenarios (quick mode)', () => {
+  it('the processes they fork load the package from src/, not dist/', async () => {
+    const dist = new URL('../../dist/esm/index.js', import.meta.url).href;
+    const resolve = `console.log(import.meta.resolve(${JSON.stringify(dist)}))`;
+    const resolved = await againstSources(async () =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', resolve], { encoding: 'utf8' }),
+    );
+    expect(resolved.trim()).toBe(new URL('../../src/index.ts', import.meta.url).href);
+  });
+
   it('load: every case runs in its own process and reports finite figures', async () => {
     const { runLoad } = await load('load.mjs');
-    const result: LoadResult = await runLoad({ quick: true });
+    const result: LoadResult = await againstSources(() => runLoad({ quick: true }));
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
     expect(result.scenario).toBe('load');
     expect(result.inflight).toBeGreaterThan(0);
@@ -107,7 +126,7 @@ describe('benchmark scenarios (quick mode)', () => {
 
   it('http: both variants under both drivers serve requests and report rates per phase', async () => {
     const { runHttp } = await load('http.mjs');
-    const result: HttpResult = await runHttp({ quick: true });
+    const result: HttpResult = await againstSources(() => runHttp({ quick: true }));
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
     expect(result.scenario).toBe('http');
     expect(result.phases.map((p) => p.name)).toEqual(['healthy', 'failing', 'slow', 'recovering']);

@@ -3,12 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const source = new URL('../../src/index.ts', import.meta.url).href;
 
-// Runs in a child process with --expose-gc against the built package, so heap figures are not muddied
-// by the test runner. Two rounds of 100k queued-and-aborted calls: whatever the first round leaves for
-// good (JIT code, internal caches) it leaves once; a per-call leak would grow the heap again in round two.
+// Runs in a child process with --expose-gc, so heap figures are not muddied by the test runner, against
+// the sources (tsx compiles them; a built dist/ may be stale). Two rounds of 100k queued-and-aborted
+// calls: whatever the first round leaves for good (JIT code, internal caches, compiled modules) it leaves
+// once; a per-call leak would grow the heap again in round two.
 const script = `
-import { bulkhead } from 'breakwater';
+import { bulkhead } from ${JSON.stringify(source)};
 const b = bulkhead({ limit: 1, queue: 200_000, maxWaitMs: 60_000 });
 let release;
 const hold = b.execute(() => new Promise((r) => (release = r)));
@@ -39,10 +41,14 @@ console.log(JSON.stringify({ first, second, snapshot: b.snapshot(), queuedCost: 
 describe('bulkhead memory', () => {
   it('100k queued-and-aborted calls leave nothing behind', () => {
     const out = JSON.parse(
-      execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
-        cwd: root,
-        encoding: 'utf8',
-      }),
+      execFileSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      ),
     );
     expect(out.first.queued).toBe(100_000);
     expect(out.second.queued).toBe(100_000);

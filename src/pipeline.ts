@@ -1,5 +1,6 @@
 import { invalid } from './core/options.js';
-import { Executor, type Policy, STAGES, type Stage, type TYPES } from './core/policy.js';
+import { Executor, type Policy, STAGES, type TYPES } from './core/policy.js';
+import type { Stage } from './core/stage.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: variance placeholder for "any policy"
 type AnyPolicy = Policy<any, any>;

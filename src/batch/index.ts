@@ -9,25 +9,13 @@ import {
   type WaiterOwner,
 } from '../coalesce/waiter.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { compile, EDGE, type Part } from '../core/compile.js';
 import type { Context } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import {
-  compile,
-  type Edge,
-  Executor,
-  finish,
-  INNER,
-  type Invoke,
-  type Policy,
-  type Runner,
-  run,
-  STAGES,
-  type Stage,
-  THROW,
-  type Wrapper,
-} from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
+import type { Runner, Stage, Wrapper } from '../core/stage.js';
 import { Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -113,7 +101,7 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
   readonly #maxSize: number;
   readonly #maxDelayMs: number;
   #pending: Pending<K> | null = null;
-  #runner: Runner | null = null;
+  #part: Part | null = null;
   #inflight = 0;
   #batches = 0;
   #items = 0;
@@ -147,15 +135,14 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
 
   load(key: K, signal?: AbortSignal): Promise<V> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return this.#enqueue(key, signal ?? null, THROW) as Promise<V>;
+    return this.#enqueue(key, signal ?? null, true) as Promise<V>;
   }
 
   flush(): void {
     if (this.#pending !== null) this.#dispatch(this.#pending);
   }
 
-  wrap(inner: Invoke, edge: Edge): Runner {
-    const fin = edge === INNER ? identity : (result: unknown) => finish(result, edge);
+  wrap(inner: Runner): Runner {
     const keyOf = this.options.key;
     return (scope) => {
       let key: K | undefined;
@@ -166,15 +153,16 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
         reportCallbackError('batch.key', this.name, error);
         key = undefined;
       }
-      if (key === undefined) return run(inner, scope, fin);
-      if (!scope.abortable) return this.#enqueue(key, null, edge);
+      if (key === undefined) return inner(scope);
+      if (!scope.abortable) return this.#enqueue(key, null, false);
       const signal = scope.signal;
-      if (signal.aborted) return settled(new Fail(signal.reason), edge);
-      return this.#enqueue(key, signal, edge);
+      if (signal.aborted) return settled(new Fail(signal.reason), false);
+      return this.#enqueue(key, signal, false);
     };
   }
 
-  #enqueue(key: K, signal: AbortSignal | null, edge: Edge): Promise<unknown> {
+  /** `rejects`: the caller's promise rejects on failure (`load`) instead of resolving to a Fail. */
+  #enqueue(key: K, signal: AbortSignal | null, rejects: boolean): Promise<unknown> {
     let batch = this.#pending;
     if (batch === null) {
       const created = new Pending<K>();
@@ -189,7 +177,7 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
       item = new Item(batch, key);
       batch.items.set(key, item);
     }
-    const waiter = new Waiter(this, item, edge);
+    const waiter = new Waiter(this, item, rejects);
     const promise = waiter.promise();
     pushWaiter(item, waiter);
     batch.callers++;
@@ -213,8 +201,8 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     const fetch = this.options.run;
     const scope = new SharedScope((context: Context) => fetch(keys, context), undefined, 1);
     batch.scope = scope;
-    const runner = (this.#runner ??= compile(this.options.policy?.[STAGES] ?? [], INNER));
-    batch.promise = runner(scope).then((result) => this.#deliver(batch, keys, result));
+    const part = (this.#part ??= compile(this.options.policy?.[STAGES] ?? []));
+    batch.promise = part(scope, EDGE.inner).then((result) => this.#deliver(batch, keys, result));
   }
 
   #deliver(batch: Pending<K>, keys: readonly K[], result: unknown): void {
@@ -283,8 +271,4 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
 
 function itemResult(item: unknown): unknown {
   return item instanceof Error ? new Fail(item) : item;
-}
-
-function identity(result: unknown): unknown {
-  return result;
 }

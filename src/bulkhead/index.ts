@@ -6,8 +6,9 @@ import { Emitter, type Subscribe } from '../core/events.js';
 import { failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { guarded, reportCallbackError } from '../core/report.js';
+import type { Gate, Stage } from '../core/stage.js';
 import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { ConcurrencyLimit } from '../limit/types.js';
 import type { PolicyEvent } from '../metrics/events.js';
@@ -93,6 +94,9 @@ const DEFAULT_PARTITION = '(default)';
 /** What a throwing `isDrop` answers: a plain failure, which tells an adaptive limit nothing about overload. */
 const notDropped = (): boolean => false;
 
+/** An admitted call: 0, or its start when an adaptive limit or a duration listener needs it. */
+type Token = 0 | Admission;
+
 /** Start of an admitted call, kept only when an adaptive limit or a duration listener needs it. */
 class Admission {
   constructor(
@@ -114,7 +118,7 @@ class Partition {
 
 class PartitionView extends Executor {
   readonly [STAGES]: readonly Stage[];
-  constructor(gate: Gate) {
+  constructor(gate: Gate<Token>) {
     super();
     this[STAGES] = [gate];
   }
@@ -231,7 +235,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     return this.#limit - this.#inflight > heldForOthers;
   }
 
-  #take(p: Partition): unknown {
+  #take(p: Partition): Token {
     p.inflight++;
     this.#inflight++;
     this.#admitted++;
@@ -246,10 +250,9 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     return new Admission(this.#clock.now(), this.#inflight);
   }
 
-  #gate(p: Partition): Gate {
+  #gate(p: Partition): Gate<Token> {
     return {
       stage: 'gate',
-      scoped: false,
       watchesAbort: true,
       enter: (scope) => {
         if (p.queue.size === 0 && this.#canAdmit(p)) return this.#take(p);
@@ -262,13 +265,13 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     };
   }
 
-  #wait(scope: Scope, p: Partition): unknown {
+  #wait(scope: Scope, p: Partition): Fail | Promise<Token | Fail> {
     if (this.#queued >= this.options.queue) return this.#reject(p, 'full');
     if (scope.isAborted()) return new Fail(scope.abortReason());
     const now = this.#clock.now();
-    return new Promise((resolve) => {
+    return new Promise<Token | Fail>((resolve) => {
       const waiter = new BulkheadWaiter(
-        resolve,
+        resolve as (token: unknown) => void,
         p.index,
         this.#seq++,
         now,
@@ -291,7 +294,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     return new Fail(BulkheadRejectedError.create(this.name, reason));
   }
 
-  #finish(scope: Scope, p: Partition, token: unknown, result: unknown): void {
+  #finish(scope: Scope, p: Partition, token: Token, result: unknown): void {
     if (token instanceof Admission) {
       // Reports and user code (isDrop, a custom limit) run here: nothing they do may keep the slot.
       try {

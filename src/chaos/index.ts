@@ -2,21 +2,9 @@ import type { Context, Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { func, invalid, MAX_TIMER_MS, number } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
-import {
-  type Edge,
-  Executor,
-  finisher,
-  fusable,
-  type Invoke,
-  type Policy,
-  type Runner,
-  resolveWith,
-  run,
-  STAGES,
-  type Stage,
-  type Wrapper,
-} from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
+import type { Gate, Result, Stage } from '../core/stage.js';
 import { Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent, PolicyFaultEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -56,17 +44,15 @@ export interface FaultPolicy extends Policy, Observable {
   readonly onFault: Subscribe<FaultInjectedEvent>;
 }
 
-/** What an injected fault does to one call; returns the runner's promise. */
-type Inject = (scope: Scope, inner: Invoke, k: (result: unknown) => unknown) => Promise<unknown>;
+/** The stage of a fault: `fires()` says whether this call gets it. */
+type Build = (fault: Fault) => Stage;
 
-class Fault extends Executor implements FaultPolicy, Wrapper {
-  readonly stage = 'wrapper';
+class Fault extends Executor implements FaultPolicy {
   readonly kind = 'chaos';
   readonly name: string;
   readonly fault: FaultKind;
-  readonly [STAGES]: readonly Stage[] = [this];
+  readonly [STAGES]: readonly Stage[];
   readonly #options: ResolvedFaultOptions;
-  readonly #inject: Inject;
   #enabled: boolean;
   #rate: number;
   #calls = 0;
@@ -76,12 +62,12 @@ class Fault extends Executor implements FaultPolicy, Wrapper {
   readonly #tel: Telemetry;
   readonly onEvent: Subscribe<PolicyEvent>;
 
-  constructor(fault: FaultKind, options: ResolvedFaultOptions, inject: Inject) {
+  constructor(fault: FaultKind, options: ResolvedFaultOptions, build: Build) {
     super();
     this.fault = fault;
     this.name = options.name;
     this.#options = options;
-    this.#inject = inject;
+    this[STAGES] = [build(this)];
     this.#enabled = options.enabled;
     this.#rate = options.rate;
     this.#tel = new Telemetry('chaos', options.name, ['fault']);
@@ -120,26 +106,44 @@ class Fault extends Executor implements FaultPolicy, Wrapper {
     };
   }
 
-  wrap(inner: Invoke, edge: Edge): Runner {
-    const done = finisher(edge);
-    return fusable((scope, then) => {
-      const k = then ?? done;
-      this.#calls++;
-      // A disabled fault draws no random number, so switching it off does not shift a seeded sequence.
-      if (!this.#enabled || !(this.#options.random() < this.#rate)) return run(inner, scope, k);
-      this.#injected++;
-      if (this.#onFault.active) this.#onFault.emit({ policy: this.name, fault: this.fault });
-      if (this.#tel.wants('fault'))
-        this.#tel.emit({ type: 'fault', policy: this.name, kind: this.kind, fault: this.fault });
-      try {
-        return this.#inject(scope, inner, k);
-      } catch (error) {
-        // A factory of the fault (error, result or latency function) threw: report it, inject nothing.
-        reportCallbackError(`${this.fault} fault`, this.name, error);
-        return run(inner, scope, k);
-      }
-    });
+  /** Whether this call gets the fault; counts and reports it. */
+  fires(): boolean {
+    this.#calls++;
+    // A disabled fault draws no random number, so switching it off does not shift a seeded sequence.
+    if (!this.#enabled || !(this.#options.random() < this.#rate)) return false;
+    this.#injected++;
+    if (this.#onFault.active) this.#onFault.emit({ policy: this.name, fault: this.fault });
+    if (this.#tel.wants('fault'))
+      this.#tel.emit({ type: 'fault', policy: this.name, kind: this.kind, fault: this.fault });
+    return true;
   }
+
+  /** A factory of the fault (error, result or latency function) threw: report it, inject nothing. */
+  failed(error: unknown): void {
+    reportCallbackError(`${this.fault} fault`, this.name, error);
+  }
+}
+
+/** A fault decided on the way in: `inject` answers the call's admission (a Fail, or a wait). */
+function faultGate(
+  fault: Fault,
+  inject: (scope: Scope) => 0 | Fail | Promise<0 | Fail>,
+  watchesAbort = false,
+): Gate<0> {
+  return {
+    stage: 'gate',
+    watchesAbort,
+    enter: (scope) => {
+      if (!fault.fires()) return 0;
+      try {
+        return inject(scope);
+      } catch (error) {
+        fault.failed(error);
+        return 0;
+      }
+    },
+    exit: (_scope, _token, result) => result,
+  };
 }
 
 /** Fails a share of calls with `error` (an Error, or a function of the context building one) without calling the task. */
@@ -151,7 +155,7 @@ export function injectError(
   if (!(error instanceof Error) && typeof error !== 'function')
     invalid('injectError.error', 'an Error or a function returning one', error);
   const make = typeof error === 'function' ? error : () => error;
-  return new Fault('error', resolved, (scope, _inner, k) => resolveWith(k, new Fail(make(scope))));
+  return new Fault('error', resolved, (fault) => faultGate(fault, (scope) => new Fail(make(scope))));
 }
 
 /** Replaces the task's result with `result` (a value, or a function of the context) for a share of calls. */
@@ -162,7 +166,21 @@ export function injectResult<T>(
   if (!('result' in (options ?? {}))) invalid('injectResult.result', 'a value or a function', undefined);
   const result = options.result;
   const make = typeof result === 'function' ? (result as (c: Context) => T) : () => result;
-  return new Fault('result', resolved, (scope, _inner, k) => resolveWith(k, make(scope)));
+  // Answers without running what is inside, which no gate can do: the one fault that wraps.
+  return new Fault('result', resolved, (fault) => ({
+    stage: 'wrapper',
+    wrap: (inner) => (scope) => {
+      if (!fault.fires()) return inner(scope);
+      let value: Result;
+      try {
+        value = make(scope);
+      } catch (error) {
+        fault.failed(error);
+        return inner(scope);
+      }
+      return Promise.resolve(value);
+    },
+  }));
 }
 
 /**
@@ -182,9 +200,15 @@ export function injectLatency(
           (ms: number) => () =>
             ms
         )(number('injectLatency.latencyMs', latency, 0, { min: 0, max: MAX_TIMER_MS }));
-  return new Fault('latency', resolved, (scope, inner, k) =>
-    delay(resolved, scope, Math.max(0, delayOf(scope, resolved.random))).then((aborted) =>
-      aborted ? k(new Fail(scope.abortReason())) : run(inner, scope, k),
+  // The delay follows the call's signal itself.
+  return new Fault('latency', resolved, (fault) =>
+    faultGate(
+      fault,
+      (scope) =>
+        delay(resolved, scope, Math.max(0, delayOf(scope, resolved.random))).then((aborted) =>
+          aborted ? new Fail(scope.abortReason()) : 0,
+        ),
+      true,
     ),
   );
 }
@@ -196,12 +220,21 @@ export function injectBehavior(
   const resolved = resolveFaultOptions('injectBehavior', options, ['behavior']);
   const behavior = func<(context: Context) => unknown>('injectBehavior.behavior', options?.behavior);
   if (behavior === undefined) invalid('injectBehavior.behavior', 'a function', undefined);
-  return new Fault('custom', resolved, (scope, inner, k) =>
-    run(
-      (s) => behavior(s),
-      scope,
-      (r) => (r instanceof Fail ? k(r) : run(inner, scope, k)),
-    ),
+  // The behavior is the fault: its throw or rejection fails the call, as the downstream would.
+  return new Fault('custom', resolved, (fault) =>
+    faultGate(fault, (scope) => {
+      let done: unknown;
+      try {
+        done = behavior(scope);
+      } catch (error) {
+        return new Fail(error);
+      }
+      if (!(done instanceof Promise)) return 0;
+      return done.then(
+        () => 0 as const,
+        (error) => new Fail(error),
+      );
+    }),
   );
 }
 

@@ -6,7 +6,8 @@ import { type Disposer, Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { invalid, MAX_TIMER_MS } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { Gate, Result, Stage } from '../core/stage.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -136,10 +137,12 @@ export function circuitBreaker<R = unknown>(options?: CircuitBreakerOptions<R>):
   return new Breaker<R>(resolveCircuitBreakerOptions(options));
 }
 
-class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
+/** What enter() hands to exit(): the generation the call started in, timed (InflightCall) when needed. */
+type Token = number | InflightCall;
+
+class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate<Token> {
   readonly stage = 'gate';
   readonly kind = 'circuit-breaker';
-  readonly scoped = false;
   readonly name: string;
   readonly options: ResolvedCircuitBreakerOptions;
   readonly [STAGES]: readonly Stage[] = [this];
@@ -202,7 +205,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
 
   // --- Gate -------------------------------------------------------------------------------------
 
-  enter(_scope: Scope): unknown {
+  enter(_scope: Scope): Token | Fail {
     const sm = this.#sm;
     let generation: number;
     // Closed with nothing in flight to judge: admit without reading the clock.
@@ -221,7 +224,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
     return call;
   }
 
-  exit(scope: Scope, token: unknown, result: unknown): unknown {
+  exit(scope: Scope, token: Token, result: Result): Result {
     this.#inflight--;
     const classifier = this.options.classifier;
     const verdict: Verdict =
@@ -231,7 +234,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
   }
 
   /** Records a call's verdict; `token` is what enter() returned. */
-  #settle(token: unknown, verdict: Verdict, result: unknown): void {
+  #settle(token: Token, verdict: Verdict, result: Result): void {
     const sm = this.#sm;
     if (typeof token === 'number') {
       // Hot path: a success of the current closed period, on a window that needs no clock.
@@ -245,7 +248,7 @@ class Breaker<R> extends Executor<R> implements CircuitBreaker<R>, Gate {
       sm.record(token, verdict, false, this.#clock.now());
       return;
     }
-    const call = token as InflightCall;
+    const call = token;
     this.#inflightList?.remove(call);
     if (this.#inflightList !== null) sm.inflightSlow = this.#inflightList.slowCount;
     const now = this.#clock.now();

@@ -1,22 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
-import { Fail, type Outcome } from '../core/outcome.js';
-import {
-  type Edge,
-  Executor,
-  finish,
-  INNER,
-  type Invoke,
-  type Policy,
-  type Runner,
-  run,
-  STAGES,
-  type Stage,
-  THROW,
-  type Wrapper,
-} from '../core/policy.js';
+import { Fail } from '../core/outcome.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
+import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
 import { Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -27,7 +15,6 @@ import {
   deliverAll,
   pushWaiter,
   removeWaiter,
-  settled,
   Waiter,
   type WaiterGroup,
   type WaiterOwner,
@@ -89,13 +76,8 @@ class Flight extends SharedScope implements WaiterGroup {
   head: Waiter | null = null;
   tail: Waiter | null = null;
   size = 0;
-  /**
-   * The shared promise, in the form of `edge`: the result (a value or a Fail, never rejecting), or for
-   * a first caller without a signal using `execute`, that caller's own promise (rejecting on failure),
-   * which callers like it then share without a `.then` of their own.
-   */
-  promise: Promise<unknown> | null = null;
-  readonly edge: Edge;
+  /** The shared result (a value or a Fail, never rejecting). */
+  promise: Promise<Result> | null = null;
   /** Callers attached, including those that cannot leave (no signal). */
   attached = 0;
   startedAt = Number.NaN;
@@ -105,15 +87,14 @@ class Flight extends SharedScope implements WaiterGroup {
   abandoned = false;
   /** A background refresh: nobody asked for it, so callers leaving never abort it. */
   readonly background: boolean;
-  readonly onResult = (result: unknown): unknown => this.owner.onFlightSettled(this, result);
+  readonly onResult = (result: Result): Result => this.owner.onFlightSettled(this, result);
 
-  constructor(owner: Coalesce<unknown>, slot: string, leader: Scope, background: boolean, edge: Edge) {
+  constructor(owner: Coalesce<unknown>, slot: string, leader: Scope, background: boolean) {
     // The leader's own key, not the coalescing key: keyed policies inside group by what callers gave.
     super(leader.fn, leader.key, leader.attempt);
     this.owner = owner;
     this.slot = slot;
     this.background = background;
-    this.edge = edge;
   }
 }
 
@@ -200,37 +181,33 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     if (flight != null) this.#detach(flight);
   }
 
-  wrap(inner: Invoke, edge: Edge): Runner {
-    const fin = edge === INNER ? identity : (result: unknown) => finish(result, edge);
+  wrap(inner: Runner): Runner {
     return (scope) => {
       const key = this.#key(scope);
-      if (key === undefined) return run(inner, scope, fin);
+      if (key === undefined) return inner(scope);
       if (this.#cache !== null) {
         const cached = this.#lookup(this.#cache, key, scope, inner);
-        if (cached !== MISS) return settled(cached, edge);
+        if (cached !== MISS) return Promise.resolve(cached);
       }
       let flight = this.#flights.get(key);
       if (flight == null) {
         if (this.#live >= this.#maxKeys) {
           this.#bypassed++;
-          return run(inner, scope, fin);
+          return inner(scope);
         }
-        if (scope.isAborted()) return settled(new Fail(scope.abortReason()), edge);
+        if (scope.isAborted()) return Promise.resolve(new Fail(scope.abortReason()));
         this.#misses++;
         if (this.#tel.wants('miss'))
           this.#tel.emit({ type: 'miss', policy: this.name, kind: this.kind, key });
-        // A first caller that cannot leave (no signal) keeps the work alive to the end, so the shared
-        // promise may carry its edge: it is that caller's own promise, never one left unhandled.
-        const carried = edge === THROW && !scope.abortable ? THROW : INNER;
-        flight = this.#start(key, scope, inner, false, flight === null, carried);
+        flight = this.#start(key, scope, inner, false, flight === null);
       } else {
-        if (scope.isAborted()) return settled(new Fail(scope.abortReason()), edge);
+        if (scope.isAborted()) return Promise.resolve(new Fail(scope.abortReason()));
         this.#joins++;
         if (this.#tel.wants('coalesced')) {
           this.#tel.emit({ type: 'coalesced', policy: this.name, kind: this.kind, key });
         }
       }
-      return this.#join(flight, scope, edge, fin);
+      return this.#join(flight, scope);
     };
   }
 
@@ -256,7 +233,7 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
    * until a new result for its key overwrites it or it is evicted: deleting and re-adding a key is
    * what makes a Map slow (see #flights).
    */
-  #lookup(cache: LruCache, key: string, scope: Scope, inner: Invoke): unknown {
+  #lookup(cache: LruCache, key: string, scope: Scope, inner: Runner): unknown {
     const entry = cache.peek(key);
     if (entry === undefined) return MISS;
     const now = this.#clock.now();
@@ -269,47 +246,35 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
       const current = this.#flights.get(key);
       if (current == null) {
         this.#refreshes++;
-        this.#start(key, scope, inner, true, current === null, INNER);
+        this.#start(key, scope, inner, true, current === null);
       }
     }
     return entry.result;
   }
 
   /** `tombstone`: the key's slot holds a settled execution's null, which this one overwrites. */
-  #start(
-    key: string,
-    scope: Scope,
-    inner: Invoke,
-    background: boolean,
-    tombstone: boolean,
-    edge: Edge,
-  ): Flight {
-    const flight = new Flight(this as Coalesce<unknown>, key, scope, background, edge);
+  #start(key: string, scope: Scope, inner: Runner, background: boolean, tombstone: boolean): Flight {
+    const flight = new Flight(this as Coalesce<unknown>, key, scope, background);
     this.#executions++;
     if (this.#tel.wants('call')) flight.startedAt = this.#clock.now();
     if (tombstone) this.#idle--;
     this.#flights.set(key, flight);
     this.#live++;
-    // `run` may call onResult synchronously (a task that returns or throws at once): the flight is
-    // then done before its first caller joins, which #join handles.
-    flight.promise = run(inner, flight, flight.onResult);
+    flight.promise = inner(flight).then(flight.onResult);
     return flight;
   }
 
-  #join(flight: Flight, scope: Scope, edge: Edge, fin: (result: unknown) => unknown): Promise<unknown> {
+  #join(flight: Flight, scope: Scope): Promise<Result> {
     const promise = flight.promise!;
     // A caller that cannot abort waits for the shared promise itself: no waiter, no listener.
     if (flight.done || !scope.abortable) {
       flight.attached++;
-      if (edge === flight.edge) return promise;
-      if (flight.edge === INNER) return promise.then(fin);
-      // The shared promise rejects on failure (THROW): give this caller its own edge.
-      return promise.then(fin, (edge === INNER ? failInner : failOutcome) as (error: unknown) => unknown);
+      return promise;
     }
     const signal = scope.signal;
-    if (signal.aborted) return settled(new Fail(signal.reason), edge);
+    if (signal.aborted) return Promise.resolve(new Fail(signal.reason));
     flight.attached++;
-    const waiter = new Waiter(this, flight, edge);
+    const waiter = new Waiter(this, flight, false);
     const caller = waiter.promise();
     pushWaiter(flight, waiter);
     waiter.watch(signal);
@@ -351,7 +316,7 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     this.#idle = 0;
   }
 
-  onFlightSettled(flight: Flight, result: unknown): unknown {
+  onFlightSettled(flight: Flight, result: Result): Result {
     flight.done = true;
     const failed = result instanceof Fail;
     if (!flight.detached) {
@@ -369,19 +334,6 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
       );
     }
     deliverAll(flight, result);
-    return flight.edge === INNER ? result : finish(result, flight.edge);
+    return result;
   }
-}
-
-/** A key function returned neither a string nor undefined: a bug, reported on the call. */
-function failInner(error: unknown): Fail {
-  return new Fail(error);
-}
-
-function failOutcome(error: unknown): Outcome<never> {
-  return { ok: false, error };
-}
-
-function identity(result: unknown): unknown {
-  return result;
 }

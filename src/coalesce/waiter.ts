@@ -1,5 +1,4 @@
 import { Fail } from '../core/outcome.js';
-import { type Edge, finish, THROW } from '../core/policy.js';
 
 /** Told when a waiting caller's signal aborts. */
 export interface WaiterOwner {
@@ -23,7 +22,8 @@ export interface WaiterGroup {
 export class Waiter {
   readonly owner: WaiterOwner;
   readonly group: WaiterGroup;
-  readonly edge: Edge;
+  /** A Fail rejects the caller's promise (a public API like `batch.load`) instead of resolving to it. */
+  readonly rejects: boolean;
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
   signal: AbortSignal | null = null;
@@ -31,10 +31,10 @@ export class Waiter {
   next: Waiter | null = null;
   listed = false;
 
-  constructor(owner: WaiterOwner, group: WaiterGroup, edge: Edge) {
+  constructor(owner: WaiterOwner, group: WaiterGroup, rejects: boolean) {
     this.owner = owner;
     this.group = group;
-    this.edge = edge;
+    this.rejects = rejects;
   }
 
   /** The caller's promise. */
@@ -65,8 +65,8 @@ export class Waiter {
       this.signal.removeEventListener('abort', this);
       this.signal = null;
     }
-    if (this.edge === THROW && result instanceof Fail) this.reject(result.error);
-    else this.resolve(finish(result, this.edge));
+    if (this.rejects && result instanceof Fail) this.reject(result.error);
+    else this.resolve(result);
   }
 }
 
@@ -104,8 +104,8 @@ export function deliverAll(group: WaiterGroup, result: unknown): void {
   }
 }
 
-/** The settled form of a result at an edge, for paths that answer without waiting. */
-export function settled(result: unknown, edge: Edge): Promise<unknown> {
-  if (edge === THROW && result instanceof Fail) return Promise.reject(result.error);
-  return Promise.resolve(finish(result, edge));
+/** A result as the promise a caller would have waited on: rejecting on failure when `rejects`. */
+export function settled(result: unknown, rejects: boolean): Promise<unknown> {
+  if (rejects && result instanceof Fail) return Promise.reject(result.error);
+  return Promise.resolve(result);
 }

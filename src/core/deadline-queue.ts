@@ -131,6 +131,11 @@ export class DeadlineQueue {
     return this.#timer !== undefined;
   }
 
+  /** Whether the armed timer keeps the process alive now (for leak tests). */
+  get keepsAlive(): boolean {
+    return this.#timer !== undefined && this.#refd;
+  }
+
   entered(): void {
     if (this.#entries++ > 0 || this.#refd || this.#timer === undefined) return;
     this.#refd = true;

@@ -3,4 +3,4 @@
  * together). Copies of breakwater loaded in one process (its ESM and CJS builds) compose each other's
  * policies when they share it; bump it with any change a stage of another copy would notice.
  */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;

@@ -3,20 +3,8 @@ import type { Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { Fail } from '../core/outcome.js';
-import {
-  type Continue,
-  type Edge,
-  Executor,
-  finisher,
-  fusable,
-  type Invoke,
-  type Policy,
-  type Runner,
-  run,
-  STAGES,
-  type Stage,
-  type Wrapper,
-} from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { Gate, Result, Stage } from '../core/stage.js';
 import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -50,8 +38,9 @@ export function fallback<U, R = unknown>(options: FallbackOptions<U, R>): Fallba
   return new Fallback<U, R>(resolveFallbackOptions(options));
 }
 
-class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Wrapper {
-  readonly stage = 'wrapper';
+class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Gate<number | undefined> {
+  readonly stage = 'gate';
+  readonly recovers = true;
   readonly kind = 'fallback';
   readonly name: string;
   readonly [STAGES]: readonly Stage[] = [this];
@@ -75,42 +64,43 @@ class Fallback<U, R> extends Executor<R, U> implements FallbackPolicy<U, R>, Wra
     return { kind: this.kind, name: this.name, executions: this.#executions, fallbacks: this.#fallbacks };
   }
 
-  wrap(inner: Invoke, edge: Edge): Runner {
-    const { classifier, clock } = this.#options;
-    const checksResults = classifier.checksResults;
-    const done = finisher(edge);
-    return fusable((scope, then) => {
-      const k = then ?? done;
-      this.#executions++;
-      const startedAt = this.#tel.wants('call') ? clock.now() : Number.NaN;
-      return run(inner, scope, (result) => {
-        if ((result instanceof Fail || checksResults) && classifier.verdict(result, scope) === FAILURE) {
-          return this.#replace(scope, result, k, startedAt);
-        }
-        this.#called(startedAt, result, scope);
-        return k(result);
-      });
-    });
+  // --- Gate: a failure is replaced in exit ------------------------------------------------------------
+
+  enter(_scope: Scope): number | undefined {
+    this.#executions++;
+    return this.#tel.wants('call') ? this.#options.clock.now() : undefined;
   }
 
-  async #replace(scope: Scope, result: unknown, k: Continue, startedAt: number): Promise<unknown> {
+  exit(scope: Scope, startedAt: number | undefined, result: Result): Result | Promise<Result> {
+    const classifier = this.#options.classifier;
+    if (
+      (result instanceof Fail || classifier.checksResults) &&
+      classifier.verdict(result, scope) === FAILURE
+    ) {
+      return this.#replace(scope, result, startedAt);
+    }
+    this.#called(startedAt, result, scope);
+    return result;
+  }
+
+  async #replace(scope: Scope, result: Result, startedAt: number | undefined): Promise<Result> {
     const failure = failureOf<R>(result);
     this.#fallbacks++;
     if (this.#onFallback.active) this.#onFallback.emit({ policy: this.name, failure });
     if (this.#tel.wants('fallback')) this.#tel.emit({ type: 'fallback', policy: this.name, kind: this.kind });
-    let replaced: unknown;
+    let replaced: Result;
     try {
       replaced = await this.#options.fallback(failure, scope);
     } catch (error) {
       replaced = new Fail(error);
     }
     this.#called(startedAt, replaced, scope);
-    return k(replaced);
+    return replaced;
   }
 
   /** The outcome the caller gets, as a call event (when someone listens). */
-  #called(startedAt: number, result: unknown, scope: Scope): void {
-    if (Number.isNaN(startedAt) || !this.#tel.wants('call')) return;
+  #called(startedAt: number | undefined, result: unknown, scope: Scope): void {
+    if (startedAt === undefined || !this.#tel.wants('call')) return;
     this.#tel.call(resultOutcome(result, scope), this.#options.clock.now() - startedAt);
   }
 }

@@ -3,20 +3,8 @@ import type { TimerHandle } from '../core/clock.js';
 import { AbortScope, type Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import {
-  type Continue,
-  type Edge,
-  Executor,
-  finisher,
-  fusable,
-  type Invoke,
-  type Policy,
-  type Runner,
-  STAGES,
-  type Stage,
-  settle,
-  type Wrapper,
-} from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import { RollingHistogram } from '../metrics/histogram.js';
@@ -120,15 +108,12 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
     return this.#delayMs;
   }
 
-  wrap(inner: Invoke, edge: Edge): Runner {
-    const done = finisher(edge);
-    return fusable(
-      (scope, then) =>
-        new Promise((resolve, reject) => {
-          this.#executions++;
-          new Race(this, scope, inner, then ?? done, resolve, reject).start();
-        }),
-    );
+  wrap(inner: Runner): Runner {
+    return (scope) =>
+      new Promise((resolve) => {
+        this.#executions++;
+        new Race(this, scope, inner, resolve).start();
+      });
   }
 
   /** Called by a race; kept on the policy so a race holds no closures of its own. */
@@ -158,10 +143,8 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
 class Race {
   readonly #policy: Hedge<unknown>;
   readonly #scope: Scope;
-  readonly #inner: Invoke;
-  readonly #then: Continue;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
+  readonly #inner: Runner;
+  readonly #resolve: (result: Result) => void;
   readonly #attempts: AbortScope[] = [];
   readonly #startedAt: number;
   #running = 0;
@@ -170,20 +153,11 @@ class Race {
   #last: unknown = undefined;
   #signal: AbortSignal | null = null;
 
-  constructor(
-    policy: Hedge<unknown>,
-    scope: Scope,
-    inner: Invoke,
-    then: Continue,
-    resolve: (value: unknown) => void,
-    reject: (error: unknown) => void,
-  ) {
+  constructor(policy: Hedge<unknown>, scope: Scope, inner: Runner, resolve: (result: Result) => void) {
     this.#policy = policy;
     this.#scope = scope;
     this.#inner = inner;
-    this.#then = then;
     this.#resolve = resolve;
-    this.#reject = reject;
     this.#startedAt = policy.options.clock.now();
   }
 
@@ -220,7 +194,7 @@ class Race {
     this.#running++;
     const number = this.#attempts.length;
     const startedAt = clock.now();
-    settle(this.#inner, attempt).then((result) => this.#settled(attempt, number, startedAt, result));
+    this.#inner(attempt).then((result) => this.#settled(attempt, number, startedAt, result));
     if (this.#attempts.length <= maxHedges && !this.#done) {
       this.#timer = clock.setTimer(() => this.#hedge('delay'), this.#policy.nextDelay());
     }
@@ -263,11 +237,7 @@ class Race {
     }
     for (const a of this.#attempts) if (!a.closed) a.cancel(lostReason());
     this.#policy.called(verdict, this.#policy.options.clock.now() - this.#startedAt);
-    try {
-      this.#resolve(this.#then(result));
-    } catch (error) {
-      this.#reject(error);
-    }
+    this.#resolve(result);
   }
 
   #clearTimer(): void {

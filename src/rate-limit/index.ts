@@ -3,7 +3,8 @@ import type { Scope } from '../core/context.js';
 import { RateLimitedError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { Gate, Result, Stage } from '../core/stage.js';
 import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -83,10 +84,12 @@ export function rateLimiter(options: number | RateLimiterOptions): RateLimiter {
 /** Timer slack: a fake clock fires at `now + (slot - now)`, which may round a hair below `slot`. */
 const SLACK_MS = 1e-6;
 
-class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner<RateWaiter> {
+/** The admission time when a 'call' listener was there at admission. */
+type Token = number | undefined;
+
+class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<RateWaiter> {
   readonly stage = 'gate';
   readonly watchesAbort = true;
-  readonly scoped = false;
   readonly kind = 'rate-limiter';
   readonly name: string;
   readonly options: ResolvedRateLimiterOptions;
@@ -138,7 +141,7 @@ class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner<RateWai
 
   // --- Gate -------------------------------------------------------------------------------------
 
-  enter(scope: Scope): unknown {
+  enter(scope: Scope): Token | Fail | Promise<Token | Fail> {
     const now = this.#clock.now();
     const limit = this.#single ?? this.#table!.get(scope.key, now);
     // Waiting past an enclosing deadline is pointless: such a call is refused at once.
@@ -152,7 +155,7 @@ class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner<RateWai
     return this.#enqueue(scope, limit, wait, now);
   }
 
-  exit(scope: Scope, token: unknown, result: unknown): unknown {
+  exit(scope: Scope, token: Token, result: Result): Result {
     // The token is the admission time when a 'call' listener was there at admission.
     if (typeof token === 'number' && this.#tel.wants('call')) {
       this.#tel.call(resultOutcome(result, scope), this.#clock.now() - token);
@@ -187,13 +190,13 @@ class Limiter extends Executor implements RateLimiter, Gate, WaiterOwner<RateWai
   // --- Waiting ------------------------------------------------------------------------------------
 
   /** The permit is reserved (`wait` ms from now): park the caller until its slot. */
-  #enqueue(scope: Scope, limit: KeyLimit, wait: number, now: number): unknown {
+  #enqueue(scope: Scope, limit: KeyLimit, wait: number, now: number): Fail | Promise<Token | Fail> {
     if (scope.isAborted()) {
       limit.algo.release(now);
       return new Fail(scope.abortReason());
     }
-    return new Promise((resolve) => {
-      const waiter = new RateWaiter(resolve, limit, now, this);
+    return new Promise<Token | Fail>((resolve) => {
+      const waiter = new RateWaiter(resolve as (token: unknown) => void, limit, now, this);
       if (limit.waiting === 0) {
         limit.headAt = now + wait;
         this.#table?.pin(limit);

@@ -5,22 +5,9 @@ import { RejectedError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { Fail } from '../core/outcome.js';
-import {
-  type Continue,
-  type Edge,
-  Executor,
-  finisher,
-  fusable,
-  type Invoke,
-  type Policy,
-  type Runner,
-  run,
-  STAGES,
-  type Stage,
-  settle,
-  type Wrapper,
-} from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { guarded, reportCallbackError } from '../core/report.js';
+import { type Gate, Recovery, type Result, type Runner, type Stage } from '../core/stage.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -101,8 +88,12 @@ export function retry<R = unknown>(options?: RetryOptions<R>): RetryPolicy<R> {
   return new Retry<R>(resolveRetryOptions(options));
 }
 
-class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
-  readonly stage = 'wrapper';
+/** The start of an execution, when a time budget or a call listener needs it. */
+type Started = number | undefined;
+
+class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
+  readonly stage = 'gate';
+  readonly recovers = true;
   readonly kind = 'retry';
   readonly name: string;
   readonly options: ResolvedRetryOptions;
@@ -114,6 +105,9 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
   readonly onGiveUp = this.#onGiveUp.subscribe;
   readonly #tel: Telemetry;
   readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #checksResults: boolean;
+  /** A time budget needs every execution's start. */
+  readonly #timed: boolean;
   #executions = 0;
   #retries = 0;
   #giveUps = 0;
@@ -123,6 +117,8 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     this.name = options.name;
     this.options = options;
     this.#clock = options.clock;
+    this.#checksResults = options.classifier.checksResults;
+    this.#timed = options.maxElapsedMs !== Number.POSITIVE_INFINITY;
     this.#tel = new Telemetry('retry', options.name, ['call', 'retry', 'give-up']);
     this.onEvent = this.#tel.emitter.subscribe;
   }
@@ -138,40 +134,41 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     };
   }
 
-  wrap(inner: Invoke, edge: Edge): Runner {
-    const checksResults = this.options.classifier.checksResults;
-    const timed = this.options.maxElapsedMs !== Number.POSITIVE_INFINITY;
-    const budget = this.options.budget;
-    const done = finisher(edge);
-    return fusable((scope, then) => {
-      const k = then ?? done;
-      this.#executions++;
-      budget?.recordRequest();
-      // The clock is read only when a time budget or a call listener needs a start (NaN: not read).
-      const startedAt = timed || this.#tel.wants('call') ? this.#clock.now() : Number.NaN;
-      return run(inner, scope, (first) => {
-        if (first instanceof Fail || checksResults) {
-          return this.#retrying(scope, inner, first, startedAt, k);
-        }
-        budget?.recordOutcome(false);
-        if (!Number.isNaN(startedAt)) this.#called(startedAt, SUCCESS);
-        return k(first);
-      });
-    });
+  // --- Gate: retries recover in exit, by running everything inside again ----------------------------
+
+  enter(_scope: Scope): Started {
+    this.#executions++;
+    this.options.budget?.recordRequest();
+    // The clock is read only when a time budget or a call listener needs a start.
+    return this.#timed || this.#tel.wants('call') ? this.#clock.now() : undefined;
   }
 
-  async #retrying(
-    scope: Scope,
-    inner: Invoke,
-    first: unknown,
-    startedAt: number,
-    k: Continue,
-  ): Promise<unknown> {
-    const result = await this.#loop(scope, inner, first, startedAt);
-    if (!Number.isNaN(startedAt) && this.#tel.wants('call')) {
+  exit(scope: Scope, startedAt: Started, result: Result): Result | Recovery {
+    if (result instanceof Fail || this.#checksResults) return this.#judge(scope, startedAt, result);
+    this.#succeeded(startedAt, SUCCESS);
+    return result;
+  }
+
+  /** A failure, or a result to classify: retried, or passed on. */
+  #judge(scope: Scope, startedAt: Started, result: Result): Result | Recovery {
+    const verdict = this.options.classifier.verdict(result, scope);
+    if (verdict === FAILURE) return new Recovery((again) => this.#retrying(scope, again, result, startedAt));
+    this.#succeeded(startedAt, verdict);
+    return result;
+  }
+
+  /** The first attempt settled it: nothing was retried. */
+  #succeeded(startedAt: Started, verdict: Verdict): void {
+    this.options.budget?.recordOutcome(false);
+    if (startedAt !== undefined) this.#called(startedAt, verdict);
+  }
+
+  async #retrying(scope: Scope, again: Runner, first: Result, startedAt: Started): Promise<Result> {
+    const result = await this.#loop(scope, again, first, startedAt);
+    if (startedAt !== undefined && this.#tel.wants('call')) {
       this.#called(startedAt, this.options.classifier.verdict(result, scope));
     }
-    return k(result);
+    return result;
   }
 
   #called(startedAt: number, verdict: Verdict): void {
@@ -179,12 +176,13 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     this.#tel.call(outcomeOf(verdict), this.#clock.now() - startedAt);
   }
 
-  async #loop(scope: Scope, inner: Invoke, first: unknown, startedAt: number): Promise<unknown> {
+  /** Retries a failed first attempt; resolves to the final result. */
+  async #loop(scope: Scope, again: Runner, first: Result, startedAt: Started): Promise<Result> {
     const { classifier, maxAttempts, maxDelayMs, maxElapsedMs, budget } = this.options;
     let result = first;
+    let verdict: Verdict = FAILURE;
     let previousDelay = 0;
     for (let attempt = 1; ; attempt++) {
-      const verdict = classifier.verdict(result, scope);
       budget?.recordOutcome(verdict === FAILURE);
       if (verdict !== FAILURE) return result;
       if (attempt >= maxAttempts) return this.#giveUp(attempt, 'max-attempts', result);
@@ -199,7 +197,9 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
       }
       if (maxElapsedMs !== Number.POSITIVE_INFINITY || scope.deadline !== Number.POSITIVE_INFINITY) {
         const startsAt = this.#clock.now() + delay;
-        if (startsAt - startedAt >= maxElapsedMs) return this.#giveUp(attempt, 'max-elapsed', result);
+        // A finite maxElapsedMs always has a start.
+        if (startsAt - (startedAt ?? startsAt) >= maxElapsedMs)
+          return this.#giveUp(attempt, 'max-elapsed', result);
         if (startsAt >= scope.deadline) return this.#giveUp(attempt, 'deadline', result);
       }
       if (budget !== undefined && !budget.tryRetry()) return this.#giveUp(attempt, 'budget', result);
@@ -218,7 +218,8 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
       // Each retry gets its own scope: attempt numbers must not change under work still holding a context.
       const next = new Scope(scope.fn, scope, undefined);
       next.attempt = attempt + 1;
-      result = await settle(inner, next);
+      result = await again(next);
+      verdict = classifier.verdict(result, scope);
     }
   }
 
@@ -251,7 +252,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Wrapper {
     return ms > 0 ? Math.min(ms, maxDelayMs) : 0;
   }
 
-  #giveUp(attempts: number, reason: GiveUpReason, result: unknown): unknown {
+  #giveUp(attempts: number, reason: GiveUpReason, result: Result): Result {
     this.#giveUps++;
     if (this.#onGiveUp.active) {
       this.#onGiveUp.emit({ policy: this.name, attempts, reason, failure: failureOf<R>(result) });

@@ -3,7 +3,8 @@ import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { Gate, Result, Stage } from '../core/stage.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -138,9 +139,8 @@ function alertState(
   };
 }
 
-class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate {
+class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate<number> {
   readonly stage = 'gate';
-  readonly scoped = false;
   readonly kind = 'slo';
   readonly name: string;
   readonly options: ResolvedSloOptions;
@@ -168,13 +168,13 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate {
     this.onEvent = this.#tel.emitter.subscribe;
   }
 
-  enter(): unknown {
+  enter(): number {
     return this.#clock.now();
   }
 
-  exit(scope: Scope, token: unknown, result: unknown): unknown {
+  exit(scope: Scope, token: number, result: Result): Result {
     const now = this.#clock.now();
-    const durationMs = now - (token as number);
+    const durationMs = now - token;
     const c = this.options.classifier;
     const verdict = result instanceof Fail || c.checksResults ? c.verdict(result, scope) : SUCCESS;
     this.record(outcomeOf(verdict), durationMs, now);

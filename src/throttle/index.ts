@@ -4,7 +4,8 @@ import type { Scope } from '../core/context.js';
 import { ThrottledError } from '../core/errors.js';
 import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { Gate, Result, Stage } from '../core/stage.js';
 import { outcomeOf, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -69,9 +70,11 @@ class Timed {
   ) {}
 }
 
-class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate {
+/** The window epoch the call was admitted in, timed when a 'call' listener was there. */
+type Token = number | Timed;
+
+class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token> {
   readonly stage = 'gate';
-  readonly scoped = false;
   readonly kind = 'throttle';
   readonly name: string;
   readonly options: ResolvedAdaptiveThrottleOptions;
@@ -101,7 +104,7 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate {
     this.onEvent = this.#tel.emitter.subscribe;
   }
 
-  enter(_scope: Scope): unknown {
+  enter(_scope: Scope): Token | Fail {
     const now = this.#clock.now();
     const w = this.#window;
     w.advance(now);
@@ -115,7 +118,7 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate {
     return this.#tel.wants('call') ? new Timed(w.epoch, now) : w.epoch;
   }
 
-  exit(scope: Scope, token: unknown, result: unknown): unknown {
+  exit(scope: Scope, token: Token, result: Result): Result {
     const classifier = this.options.classifier;
     const verdict: Verdict =
       result instanceof Fail || classifier.checksResults ? classifier.verdict(result, scope) : SUCCESS;

@@ -4,21 +4,8 @@ import { type DeadlineQueue, deadlineQueueFor, type Lane } from '../core/deadlin
 import { isUnknownOutcome, TimeoutError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import {
-  type Edge,
-  Executor,
-  finisher,
-  fusable,
-  type Gate,
-  type Invoke,
-  type Policy,
-  type Runner,
-  resolveWith,
-  STAGES,
-  type Stage,
-  settle,
-  type Wrapper,
-} from '../core/policy.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import type { ScopeGate, Stage } from '../core/stage.js';
 import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { PolicyEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -200,10 +187,9 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
     return new Fail(TimeoutError.create(child.durationMs, this.name, error));
   }
 
-  #cooperative(): Gate {
+  #cooperative(): ScopeGate<Scope> {
     return {
-      stage: 'gate',
-      scoped: true,
+      stage: 'scope',
       enter: (scope) => {
         const child = this.#child(scope);
         if (child === null) return scope;
@@ -226,58 +212,35 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
     };
   }
 
-  #aggressive(): Wrapper {
+  /**
+   * Races the work: the pipeline settles the call when the child aborts (its deadline, or the parent's
+   * abort), and `exit` then runs with that abort while the work may go on.
+   */
+  #aggressive(): ScopeGate<AbortScope> {
     return {
-      stage: 'wrapper',
-      wrap: (inner: Invoke, edge: Edge): Runner => {
-        const done = finisher(edge);
-        return fusable((scope, then) => {
-          const k = then ?? done;
-          const own = this.#child(scope);
-          // An enclosing deadline comes first. It may be a cooperative one, which only aborts a signal:
-          // race that abort, or a task that ignores its signal would hold the caller past every deadline.
-          const child = own ?? this.#bounded(scope);
-          child.watchParent();
-          if (child.aborted) return resolveWith(k, new Fail(child.reason));
-          if (own !== null) this.#arm(child);
-          return new Promise((resolve, reject) => {
-            const deliver = (result: unknown) => {
-              // Cut by the enclosing deadline: the latency is censored as for a timeout of our own.
-              this.#observe(child, child.timedOut || (own === null && child.aborted));
-              this.#called(child, result);
-              try {
-                resolve(k(result));
-              } catch (error) {
-                reject(error);
-              }
-            };
-            let work: Promise<unknown> | undefined;
-            let early: Fail | undefined;
-            // Called by AbortScope.abort at the deadline or on the parent's abort, before the work ends;
-            // `pending` lets outer slots (a bulkhead permit) wait for the work that is still running.
-            child.settle = (failure) => {
-              early = failure;
-              if (work !== undefined) failure.pending = endOf(work);
-              deliver(failure);
-            };
-            work = settle(inner, child);
-            if (early !== undefined) early.pending = endOf(work);
-            work.then((result) => {
-              const first = child.settle !== null;
-              child.close();
-              if (first) deliver(result);
-            });
-          });
-        });
+      stage: 'scope',
+      races: true,
+      enter: (scope) => {
+        // An enclosing deadline that comes first may be a cooperative one, which only aborts a signal:
+        // race that abort, or a task that ignores its signal would hold the caller past every deadline.
+        const own = this.#child(scope);
+        const child = own ?? this.#bounded(scope);
+        child.watchParent();
+        if (child.aborted) {
+          child.close();
+          return new Fail(child.reason);
+        }
+        if (own !== null) this.#arm(child);
+        return child;
+      },
+      exit: (_scope, child, result) => {
+        // Cut by the enclosing deadline (a child without a deadline of its own): the latency is censored
+        // as for a timeout of our own.
+        this.#observe(child, child.timedOut || (child.owner === null && child.aborted));
+        this.#called(child, result);
+        child.close();
+        return result;
       },
     };
   }
-}
-
-/**
- * When abandoned work really ends: when it settles, or later if it settles as a failure that was itself
- * given up on while its own work runs on (an inner timeout, a handler answered at its deadline).
- */
-function endOf(work: Promise<unknown>): Promise<unknown> {
-  return work.then((result) => (result instanceof Fail ? result.pending : undefined));
 }

@@ -3,7 +3,8 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../../src/core/context.js';
 import { Fail } from '../../src/core/outcome.js';
-import { type Gate, STAGES } from '../../src/core/policy.js';
+import { STAGES } from '../../src/core/policy.js';
+import type { Gate } from '../../src/core/stage.js';
 import {
   BreakwaterError,
   circuitBreaker,

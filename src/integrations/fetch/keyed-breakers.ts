@@ -3,8 +3,9 @@ import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/context.js';
 import { Emitter, type Subscribe } from '../../core/events.js';
 import { Fail } from '../../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../../core/policy.js';
+import { Executor, type Policy, STAGES, stagesOf } from '../../core/policy.js';
 import { guarded } from '../../core/report.js';
+import type { Gate, Result, Stage } from '../../core/stage.js';
 
 /**
  * One circuit breaker per key (the origin, for fetch), created on first use. Bounded: at most
@@ -86,9 +87,8 @@ function isBreaker(value: unknown): boolean {
 
 const noBreaker = (): undefined => undefined;
 
-class Keyed extends Executor implements OwnKeyedBreakers, Gate {
+class Keyed extends Executor implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
   readonly stage = 'gate';
-  readonly scoped = false;
   readonly [STAGES]: readonly Stage[] = [this];
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   readonly #entries = new Map<string, Entry>();
@@ -162,7 +162,7 @@ class Keyed extends Executor implements OwnKeyedBreakers, Gate {
     }
     const breaker = guard ? this.#guardedCreate(key) : this.#checkedCreate(key);
     if (breaker === undefined) return undefined;
-    entry = new Entry(breaker, breaker[STAGES][0] as Gate, now);
+    entry = new Entry(breaker, stagesOf(breaker)[0] as Gate, now);
     entries.set(key, entry);
     if (entries.size > this.#max) {
       const [oldest, old] = entries.entries().next().value as [string, Entry];
@@ -207,7 +207,7 @@ class Keyed extends Executor implements OwnKeyedBreakers, Gate {
 
   // --- Gate: the call's key picks the breaker ---------------------------------------------------------
 
-  enter(scope: Scope): unknown {
+  enter(scope: Scope): Token | typeof UNGUARDED | Fail {
     const entry = this.#entry(scope.key ?? '', true);
     if (entry === undefined) return UNGUARDED;
     const gate = entry.gate;
@@ -215,9 +215,8 @@ class Keyed extends Executor implements OwnKeyedBreakers, Gate {
     return token instanceof Fail ? token : new Token(gate, token);
   }
 
-  exit(scope: Scope, token: unknown, result: unknown): unknown {
+  exit(scope: Scope, token: Token | typeof UNGUARDED, result: Result): Result {
     if (token === UNGUARDED) return result;
-    const t = token as Token;
-    return t.gate.exit(scope, t.inner, result);
+    return token.gate.exit(scope, token.inner, result) as Result;
   }
 }

@@ -4,7 +4,8 @@ import type { Scope } from '../../core/context.js';
 import { BrokenCircuitError, RateLimitedError } from '../../core/errors.js';
 import { Emitter, type Subscribe } from '../../core/events.js';
 import { Fail, type Outcome } from '../../core/outcome.js';
-import { Executor, type Gate, type Policy, STAGES, type Stage } from '../../core/policy.js';
+import { Executor, type Policy, STAGES } from '../../core/policy.js';
+import type { Gate, Result, Stage } from '../../core/stage.js';
 import { Telemetry } from '../../core/telemetry.js';
 import type { PolicyEvent } from '../../metrics/events.js';
 import type { Observable, SnapshotBase } from '../../metrics/observable.js';
@@ -88,9 +89,11 @@ export function redisRateLimiter(options: RedisRateLimiterOptions): RedisRateLim
 
 type Decision = RedisRateLimitPermit | RateLimitedError;
 
-class RedisLimiter extends Executor implements RedisRateLimiter, Gate {
+/** The admission time when a 'call' listener was there. */
+type Token = number | undefined;
+
+class RedisLimiter extends Executor implements RedisRateLimiter, Gate<Token> {
   readonly stage = 'gate';
-  readonly scoped = false;
   readonly kind = 'rate-limiter';
   readonly name: string;
   readonly options: ResolvedRedisRateLimiterOptions;
@@ -135,18 +138,18 @@ class RedisLimiter extends Executor implements RedisRateLimiter, Gate {
 
   // --- Gate -------------------------------------------------------------------------------------
 
-  enter(scope: Scope): unknown {
+  enter(scope: Scope): Token | Fail | Promise<Token | Fail> {
     const decision = this.#acquire(this.options.keyed ? scope.key : undefined);
     if (decision instanceof Promise) return decision.then((d) => this.#token(d));
     return this.#token(decision);
   }
 
-  #token(decision: Decision): unknown {
+  #token(decision: Decision): Token | Fail {
     if (decision instanceof RateLimitedError) return new Fail(decision);
     return this.#tel.wants('call') ? this.#clock.now() : undefined;
   }
 
-  exit(scope: Scope, token: unknown, result: unknown): unknown {
+  exit(scope: Scope, token: Token, result: Result): Result {
     if (typeof token === 'number' && this.#tel.wants('call')) {
       const outcome = !(result instanceof Fail) ? 'success' : scope.cancelled() ? 'ignored' : 'failure';
       const durationMs = this.#clock.now() - token;

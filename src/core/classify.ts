@@ -48,20 +48,21 @@ function compileMatcher(path: string, matcher: unknown): ((error: unknown) => bo
 }
 
 /**
- * A user predicate that throws must not break the pipeline: it is reported and the outcome counts as a
- * failure (the safe side for every policy: a breaker counts it, a retry retries within its bounds).
+ * Asks a user predicate; undefined when it threw. A throw must not break the pipeline: it is reported,
+ * and whatever the predicate was (`handle`, `ignore`, `handleResult`) the outcome then counts as a
+ * failure: the safe side for every policy (a breaker counts it, a retry retries within its bounds).
  */
 function safely(
   predicate: (value: unknown) => boolean,
   value: unknown,
   callback: string,
   policy: string,
-): boolean {
+): boolean | undefined {
   try {
     return predicate(value) === true;
   } catch (error) {
     reportCallbackError(callback, policy, error);
-    return true;
+    return undefined;
   }
 }
 
@@ -117,20 +118,25 @@ export class Classifier {
   verdict(result: unknown, scope: Scope): Verdict {
     if (result instanceof Fail) return this.errorVerdict(result.error, scope);
     if (this.#handleResult === undefined) return SUCCESS;
-    return safely(this.#handleResult, result, this.#names.handleResult, this.#policy) ? FAILURE : SUCCESS;
+    return safely(this.#handleResult, result, this.#names.handleResult, this.#policy) === false
+      ? SUCCESS
+      : FAILURE;
   }
 
   errorVerdict(error: unknown, scope: Scope): Verdict {
     if (scope.cancelled()) return IGNORED;
     if (this.#ignoreRejections && error instanceof RejectedError) return IGNORED;
-    if (this.#ignore !== undefined && safely(this.#ignore, error, this.#names.ignore, this.#policy))
-      return IGNORED;
+    if (this.#ignore !== undefined) {
+      const ignored = safely(this.#ignore, error, this.#names.ignore, this.#policy);
+      if (ignored === undefined) return FAILURE;
+      if (ignored) return IGNORED;
+    }
     if (this.#handle === undefined) {
       // Repeating a call that may have taken effect could apply it twice: only a `handle` can ask for it.
       return this.#ignoreUnknownOutcomes && isUnknownOutcome(error) ? IGNORED : FAILURE;
     }
     // An error the policy does not handle says the downstream answered: it counts as a success
     // (a 404 is a healthy server), as in resilience4j. Use `ignore` for "neither".
-    return safely(this.#handle, error, this.#names.handle, this.#policy) ? FAILURE : SUCCESS;
+    return safely(this.#handle, error, this.#names.handle, this.#policy) === false ? SUCCESS : FAILURE;
   }
 }

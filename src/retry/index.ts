@@ -36,9 +36,9 @@ export interface RetryEvent<R = unknown> {
 export type GiveUpReason =
   /** maxRetries / maxAttempts reached. */
   | 'max-attempts'
-  /** The next attempt would start after `maxElapsedMs`. */
+  /** The next attempt would start `maxElapsedMs` or more after the first began. */
   | 'max-elapsed'
-  /** The next attempt would start after the deadline of an enclosing timeout. */
+  /** The next attempt would start at or after the deadline of an enclosing timeout. */
   | 'deadline'
   /** The failure asked for a longer wait (Retry-After) than `maxDelayMs` allows. */
   | 'retry-after'

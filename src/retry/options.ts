@@ -38,7 +38,7 @@ export interface RetryOptions<R = unknown> extends CommonOptions, ClassifyOption
   backoff?: Backoff | number | ((info: RetryDelayInfo<R>) => number);
   /** Upper bound of any single delay, ms. A Retry-After longer than this ends the retries. Default 30 000. */
   maxDelayMs?: number;
-  /** Gives up when the next attempt would start later than this after the first one began. Default: no bound. */
+  /** Gives up when the next attempt would start at or later than this after the first one began. Default: no bound. */
   maxElapsedMs?: number;
   /**
    * Server pushback: how long the failure asks us to wait, in ms, or undefined. The delay is at least

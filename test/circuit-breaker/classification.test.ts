@@ -54,3 +54,22 @@ describe('breaker outcome classification', () => {
     expect(breaker.recorded).toMatchObject({ calls: 1, failures: 0 });
   });
 });
+
+describe('a throwing ignore predicate', () => {
+  it('counts the outcome as a failure, as documented, and is reported', async () => {
+    const reported = captureCallbackErrors();
+    try {
+      const breaker = circuitBreaker({
+        window: { kind: 'consecutive', failures: 1 },
+        ignore: () => {
+          throw new Error('predicate bug');
+        },
+      });
+      await breaker.executeOutcome(() => Promise.reject(new Error('down')));
+      expect(breaker.state).toBe('open');
+      expect(reported.map((e) => e.callback)).toEqual(['circuitBreaker.ignore']);
+    } finally {
+      reported.stop();
+    }
+  });
+});

@@ -46,7 +46,7 @@ export type { ClassifyOptions, ErrorClass, ErrorMatcher } from './core/classify.
 export type { Clock, RandomSource, TimerHandle } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { CommonOptions } from './core/common-options.js';
-export type { Context, ExecuteOptions, Task } from './core/context.js';
+export type { Context, ExecuteOptions, Scope, Task } from './core/context.js';
 export type { BulkheadRejectReason, CircuitStateName, ErrorOptions, ErrorRow } from './core/errors.js';
 export {
   BreakwaterError,
@@ -74,10 +74,14 @@ export type { Failure } from './core/failure.js';
 export { FakeClock } from './core/fake-clock.js';
 export type { InvalidOptionError } from './core/options.js';
 export type { Outcome } from './core/outcome.js';
+export { Fail } from './core/outcome.js';
 export type { Policy } from './core/policy.js';
+export { definePolicy, isPolicy, stagesOf } from './core/policy.js';
 export { seededRandom } from './core/random.js';
 export type { CallbackErrorEvent } from './core/report.js';
 export { CALLBACK_ERROR_CHANNEL } from './core/report.js';
+export type { Gate, Result, Runner, ScopeGate, Stage, Wrapper } from './core/stage.js';
+export { Recovery } from './core/stage.js';
 export type {
   FallbackEvent,
   FallbackFn,

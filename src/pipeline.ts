@@ -1,5 +1,5 @@
 import { invalid } from './core/options.js';
-import { Executor, type Policy, STAGES, type TYPES } from './core/policy.js';
+import { Executor, isPolicy, type Policy, STAGES, stagesOf, type TYPES } from './core/policy.js';
 import type { Stage } from './core/stage.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: variance placeholder for "any policy"
@@ -26,7 +26,7 @@ class PipelineExecutor<A, X> extends Executor<A, X> implements Pipeline<A, X> {
   constructor(policies: readonly AnyPolicy[]) {
     super();
     this.policies = Object.freeze([...policies]);
-    this[STAGES] = Object.freeze(policies.flatMap((p) => p[STAGES]));
+    this[STAGES] = Object.freeze(policies.flatMap((p) => stagesOf(p)));
   }
 }
 
@@ -39,7 +39,7 @@ export function pipeline<const P extends readonly AnyPolicy[]>(
   ...policies: P
 ): Pipeline<PipelineAccepts<P>, PipelineAdds<P>> {
   policies.forEach((p, i) => {
-    if (typeof p !== 'object' || p === null || !Array.isArray((p as Partial<AnyPolicy>)[STAGES])) {
+    if (!isPolicy(p)) {
       invalid(`pipeline[${i}]`, 'a breakwater policy', p);
     }
   });

@@ -13,7 +13,7 @@ import { compile, EDGE, type Part } from '../core/compile.js';
 import type { Context } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
-import { Executor, type Policy, STAGES } from '../core/policy.js';
+import { Executor, type Policy, STAGES, stagesOf } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
 import type { Runner, Stage, Wrapper } from '../core/stage.js';
 import { Telemetry } from '../core/telemetry.js';
@@ -201,7 +201,8 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     const fetch = this.options.run;
     const scope = new SharedScope((context: Context) => fetch(keys, context), undefined, 1);
     batch.scope = scope;
-    const part = (this.#part ??= compile(this.options.policy?.[STAGES] ?? []));
+    const policy = this.options.policy;
+    const part = (this.#part ??= compile(policy === undefined ? [] : stagesOf(policy)));
     batch.promise = part(scope, EDGE.inner).then((result) => this.#deliver(batch, keys, result));
   }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { COMMON_KEYS, type CommonOptions, resolveClock, resolveName } from '../core/common-options.js';
 import type { Context } from '../core/context.js';
 import { checkKeys, func, invalid, number } from '../core/options.js';
-import { type Policy, STAGES } from '../core/policy.js';
+import { isPolicy, type Policy } from '../core/policy.js';
 
 /**
  * What `run` returns: a Map from key to item, or an array aligned with `keys`. An item that is an
@@ -55,10 +55,7 @@ export function resolveBatchOptions<V, K>(options: BatchOptions<V, K>): Resolved
     invalid('batch.run', 'a function (keys, context) returning a Map or an array of items', options.run);
   }
   const policy = options.policy;
-  if (
-    policy !== undefined &&
-    (typeof policy !== 'object' || policy === null || !Array.isArray((policy as Partial<Policy>)[STAGES]))
-  ) {
+  if (policy !== undefined && !isPolicy(policy)) {
     invalid('batch.policy', 'a breakwater policy or pipeline', policy);
   }
   return Object.freeze({

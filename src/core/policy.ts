@@ -22,8 +22,12 @@ export interface Policy<Accepts = unknown, Adds = never> {
     fn: Task<T>,
     options?: AbortSignal | ExecuteOptions,
   ): Promise<Outcome<T | Adds>>;
-  /** @internal The steps this policy adds to a pipeline, outermost first. */
-  readonly [STAGES]: readonly Stage[];
+  /**
+   * @internal The steps this policy adds to a pipeline, outermost first (`stagesOf()` reads them). Set by
+   * every policy breakwater builds and by `definePolicy()`; optional in the type so that an object made
+   * a policy at run time can declare its type.
+   */
+  readonly [STAGES]?: readonly Stage[];
   /** @internal Type-only. */
   readonly [TYPES]?: { readonly accepts: Accepts; readonly adds: Adds };
 }
@@ -106,11 +110,17 @@ function argumentError(path: string, expected: string, received: unknown): Error
 export type { Context, ExecuteOptions, Task };
 
 /**
- * A policy made of stages of your own, outermost first: gates, scope gates and wrappers (see
- * core/stage.ts and docs/concepts.md). It runs alone or composes in `pipeline()` like any other.
+ * A policy made of stages of your own, outermost first: gates and wrappers (see core/stage.ts and
+ * docs/concepts.md). It runs alone or composes in `pipeline()` like any other. With `target`, that
+ * object becomes the policy (its `execute` and `executeOutcome` are defined on it): a class of your own
+ * can be a policy and keep its own methods.
  */
-export function definePolicy(...stages: readonly Stage[]): Policy {
-  stages.forEach((stage, i) => {
+export function definePolicy<T extends object = object>(
+  stages: Stage | readonly Stage[],
+  target?: T,
+): T & Policy {
+  const list: readonly Stage[] = Object.freeze(Array.isArray(stages) ? [...stages] : [stages as Stage]);
+  list.forEach((stage, i) => {
     const s = stage as Partial<Stage> | null;
     const kind = typeof s === 'object' && s !== null ? s.stage : undefined;
     const ok =
@@ -122,12 +132,19 @@ export function definePolicy(...stages: readonly Stage[]): Policy {
     if (!ok) {
       invalid(
         `definePolicy(stages)[${i}]`,
-        "a gate, scope gate or wrapper ({ stage: 'gate', enter, exit }, ...)",
+        "a gate or wrapper ({ stage: 'gate', enter, exit } or { stage: 'wrapper', wrap })",
         stage,
       );
     }
   });
-  return new Defined(Object.freeze([...stages]));
+  const policy = new Defined(list);
+  const host = (target ?? {}) as T & Policy;
+  Object.defineProperties(host, {
+    [STAGES]: { value: list },
+    execute: { value: policy.execute.bind(policy) },
+    executeOutcome: { value: policy.executeOutcome.bind(policy) },
+  });
+  return host;
 }
 
 class Defined extends Executor {
@@ -139,9 +156,13 @@ class Defined extends Executor {
   }
 }
 
+/** Whether `value` is a policy: one breakwater built, a pipeline, or one `definePolicy()` made. */
+export function isPolicy(value: unknown): value is Policy {
+  return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Policy>)[STAGES]);
+}
+
 /** The stages a policy adds to a pipeline, outermost first: to compose other policies' stages in one of your own. */
-export function stagesOf(policy: Policy): readonly Stage[] {
-  const stages = (policy as Partial<Policy> | null)?.[STAGES];
-  if (!Array.isArray(stages)) invalid('stagesOf(policy)', 'a breakwater policy or pipeline', policy);
-  return stages;
+export function stagesOf(policy: object): readonly Stage[] {
+  if (!isPolicy(policy)) invalid('stagesOf(policy)', 'a breakwater policy or pipeline', policy);
+  return policy[STAGES]!;
 }

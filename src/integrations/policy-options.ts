@@ -5,12 +5,10 @@ import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker/i
 import type { Clock } from '../core/clock.js';
 import { BW_ERR_INVALID_OPTION } from '../core/errors.js';
 import { type InvalidOptionError, invalid } from '../core/options.js';
-import { type Policy, STAGES } from '../core/policy.js';
+import { isPolicy, type Policy } from '../core/policy.js';
 import { type TimeoutOptions, timeout } from '../timeout/index.js';
 
-export function isPolicy(value: unknown): value is Policy {
-  return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Policy>)[STAGES]);
-}
+export { isPolicy };
 
 /** `value` when it is options or a policy, false when false, `fallback` when undefined; else a TypeError. */
 export function optionsOrPolicy<O>(path: string, value: unknown, fallback: O | false): O | false {

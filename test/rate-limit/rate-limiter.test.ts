@@ -3,7 +3,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../../src/core/context.js';
 import { Fail } from '../../src/core/outcome.js';
-import { STAGES } from '../../src/core/policy.js';
+import { stagesOf } from '../../src/core/policy.js';
 import type { Gate } from '../../src/core/stage.js';
 import {
   BreakwaterError,
@@ -106,7 +106,7 @@ describe('rateLimiter (token bucket)', () => {
   it('a waiter whose signal is already aborted when it would queue gives its reserved permit back', () => {
     const clock = new FakeClock();
     const rl = rateLimiter({ ratePerSecond: 10, burst: 1, maxWaitMs: 1_000, clock });
-    const gate = rl[STAGES][0] as Gate;
+    const gate = stagesOf(rl)[0] as Gate;
     const fresh = new Scope(() => 0, null, undefined);
     expect(gate.enter(fresh)).toBeUndefined();
     const aborted = new Scope(() => 0, null, AbortSignal.abort('gone'));

@@ -3,9 +3,8 @@ import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/context.js';
 import { Emitter, type Subscribe } from '../../core/events.js';
 import { Fail } from '../../core/outcome.js';
-import { Executor, type Policy, STAGES, stagesOf } from '../../core/policy.js';
 import { guarded } from '../../core/report.js';
-import type { Gate, Result, Stage } from '../../core/stage.js';
+import { definePolicy, type Gate, type Policy, type Result, stagesOf } from '../../index.js';
 
 /**
  * One circuit breaker per key (the origin, for fetch), created on first use. Bounded: at most
@@ -76,20 +75,23 @@ export function keyedBreakers(options: KeyedBreakersOptions): OwnKeyedBreakers {
 /** A breaker with a gate of its own, as `circuitBreaker()` makes; what a factory must return. */
 function isBreaker(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const stages = (value as Partial<CircuitBreaker>)[STAGES];
-  return (
-    typeof (value as Partial<CircuitBreaker>).tryAcquire === 'function' &&
-    Array.isArray(stages) &&
-    stages.length === 1 &&
-    stages[0]!.stage === 'gate'
-  );
+  if (typeof (value as Partial<CircuitBreaker>).tryAcquire !== 'function') return false;
+  let stages: ReturnType<typeof stagesOf>;
+  try {
+    stages = stagesOf(value as CircuitBreaker);
+  } catch {
+    return false;
+  }
+  return stages.length === 1 && stages[0]!.stage === 'gate';
 }
 
 const noBreaker = (): undefined => undefined;
 
-class Keyed extends Executor implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
+class Keyed implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
   readonly stage = 'gate';
-  readonly [STAGES]: readonly Stage[] = [this];
+  // Defined by definePolicy() in the constructor: this object is both the gate and its policy.
+  declare readonly execute: Policy['execute'];
+  declare readonly executeOutcome: Policy['executeOutcome'];
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   readonly #entries = new Map<string, Entry>();
   readonly #create: (key: string) => CircuitBreaker;
@@ -105,7 +107,7 @@ class Keyed extends Executor implements OwnKeyedBreakers, Gate<Token | typeof UN
   readonly onEvict = this.#onEvict.subscribe;
 
   constructor(options: KeyedBreakersOptions) {
-    super();
+    definePolicy(this, this);
     this.#create = options.create;
     this.#max = options.maxKeys;
     this.#idleMs = options.idleMs;

@@ -4,9 +4,8 @@ import type { Scope } from '../../core/context.js';
 import { BrokenCircuitError, RateLimitedError } from '../../core/errors.js';
 import { Emitter, type Subscribe } from '../../core/events.js';
 import { Fail, type Outcome } from '../../core/outcome.js';
-import { Executor, type Policy, STAGES } from '../../core/policy.js';
-import type { Gate, Result, Stage } from '../../core/stage.js';
 import { Telemetry } from '../../core/telemetry.js';
+import { definePolicy, type Gate, type Policy, type Result } from '../../index.js';
 import type { PolicyEvent } from '../../metrics/events.js';
 import type { Observable, SnapshotBase } from '../../metrics/observable.js';
 import { type RateLimiter, rateLimiter } from '../../rate-limit/index.js';
@@ -92,12 +91,14 @@ type Decision = RedisRateLimitPermit | RateLimitedError;
 /** The admission time when a 'call' listener was there. */
 type Token = number | undefined;
 
-class RedisLimiter extends Executor implements RedisRateLimiter, Gate<Token> {
+class RedisLimiter implements RedisRateLimiter, Gate<Token> {
   readonly stage = 'gate';
   readonly kind = 'rate-limiter';
   readonly name: string;
   readonly options: ResolvedRedisRateLimiterOptions;
-  readonly [STAGES]: readonly Stage[] = [this];
+  // Defined by definePolicy() in the constructor: this object is both the gate and its policy.
+  declare readonly execute: Policy['execute'];
+  declare readonly executeOutcome: Policy['executeOutcome'];
   readonly redisBreaker: CircuitBreaker;
   readonly onRedisError: Subscribe<RedisErrorEvent>;
   readonly #guard: RedisGuard;
@@ -120,7 +121,7 @@ class RedisLimiter extends Executor implements RedisRateLimiter, Gate<Token> {
   readonly #beat = () => this.#heartbeat();
 
   constructor(options: ResolvedRedisRateLimiterOptions) {
-    super();
+    definePolicy(this, this);
     this.options = options;
     this.name = options.name;
     this.#clock = options.clock;

@@ -35,9 +35,3 @@ export type Fail = FailClass;
 export function toOutcome<T>(result: unknown): Outcome<T> {
   return result instanceof Fail ? { ok: false, error: result.error } : { ok: true, value: result as T };
 }
-
-/** Edge of `execute`: a Fail becomes a throw. */
-export function unwrap(result: unknown): unknown {
-  if (result instanceof Fail) throw result.error;
-  return result;
-}

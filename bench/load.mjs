@@ -24,7 +24,7 @@ export const LOAD_CASES = [
   { name: 'breakwater retry+breaker+bulkhead+timeout (aggressive)' },
   { name: 'breakwater retry+breaker+bulkhead+timeout (cooperative, signal read)' },
   { name: 'cockatiel wrap(retry, breaker, bulkhead, timeout aggressive)', peer: 'cockatiel' },
-  { name: 'opossum CircuitBreaker({ timeout: 5000 })', peer: 'opossum' },
+  { name: 'opossum CircuitBreakerPolicy({ timeout: 5000 })', peer: 'opossum' },
 ];
 
 const settleSoon = (resolve) => setImmediate(resolve);
@@ -72,9 +72,9 @@ async function buildCase(name) {
       );
       return { call: () => p.execute(task) };
     }
-    case 'opossum CircuitBreaker({ timeout: 5000 })': {
-      const { default: CircuitBreaker } = await import('opossum');
-      const breaker = new CircuitBreaker(task, { timeout: 5_000 });
+    case 'opossum CircuitBreakerPolicy({ timeout: 5000 })': {
+      const { default: CircuitBreakerPolicy } = await import('opossum');
+      const breaker = new CircuitBreakerPolicy(task, { timeout: 5_000 });
       return { call: () => breaker.fire(), close: () => breaker.shutdown() };
     }
     default:

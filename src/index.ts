@@ -1,17 +1,13 @@
 export type { BatchOptions, BatchPolicy, BatchResult, BatchSnapshot } from './batch/index.js';
 export { batch } from './batch/index.js';
 export type {
-  BulkheadCallEvent,
   BulkheadOptions,
   BulkheadPolicy,
-  BulkheadRejectEvent,
   BulkheadSnapshot,
   PartitionSnapshot,
-  QueueWaitEvent,
 } from './bulkhead/index.js';
 export { bulkhead } from './bulkhead/index.js';
 export type {
-  FaultInjectedEvent,
   FaultKind,
   FaultOptions,
   FaultPolicy,
@@ -19,16 +15,12 @@ export type {
 } from './chaos/index.js';
 export { injectBehavior, injectError, injectLatency, injectResult } from './chaos/index.js';
 export type {
-  CallEvent,
-  CircuitBreaker,
   CircuitBreakerOptions,
+  CircuitBreakerPolicy,
   CircuitBreakerState,
   CircuitPermit,
   CircuitSnapshot,
   HalfOpenOptions,
-  OpenEvent,
-  RejectEvent,
-  StateChangeEvent,
   Transition,
   TransitionReason,
   WindowExport,
@@ -83,14 +75,13 @@ export { CALLBACK_ERROR_CHANNEL } from './core/report.js';
 export type { Gate, Result, Runner, ScopeGate, Stage, Wrapper } from './core/stage.js';
 export { Recovery } from './core/stage.js';
 export type {
-  FallbackEvent,
   FallbackFn,
   FallbackOptions,
   FallbackPolicy,
   FallbackSnapshot,
 } from './fallback/index.js';
 export { fallback } from './fallback/index.js';
-export type { HedgeEvent, HedgeOptions, HedgePolicy, HedgeSnapshot } from './hedging/index.js';
+export type { HedgeOptions, HedgePolicy, HedgeSnapshot } from './hedging/index.js';
 export { hedge } from './hedging/index.js';
 export type { AimdLimit } from './limit/aimd.js';
 export { aimdLimit } from './limit/aimd.js';
@@ -107,6 +98,15 @@ export type { ConcurrencyLimit, LimitSample } from './limit/types.js';
 export type { VegasLimit } from './limit/vegas.js';
 export { vegasLimit } from './limit/vegas.js';
 export type {
+  AdaptiveThrottleEvent,
+  BatchEvent,
+  BulkheadEvent,
+  CircuitBreakerEvent,
+  CoalesceEvent,
+  EventOf,
+  FallbackEvent,
+  FaultEvent,
+  HedgeEvent,
   PolicyBatchEvent,
   PolicyCacheEvent,
   PolicyCallEvent,
@@ -124,6 +124,10 @@ export type {
   PolicySloEvent,
   PolicyStateEvent,
   PolicyTimeoutEvent,
+  RateLimiterEvent,
+  RetryEvent,
+  SloEvent,
+  TimeoutEvent,
 } from './metrics/events.js';
 export type { Observable, SnapshotBase } from './metrics/observable.js';
 export type { PolicyRegistry } from './metrics/registry.js';
@@ -133,24 +137,21 @@ export { pipeline } from './pipeline.js';
 export type {
   KeyedRateLimitOptions,
   RateLimitAlgorithm,
-  RateLimiter,
   RateLimiterOptions,
+  RateLimiterPolicy,
   RateLimiterSnapshot,
   RateLimitPermit,
-  RateLimitRejectEvent,
 } from './rate-limit/index.js';
 export { rateLimiter } from './rate-limit/index.js';
 export type {
   Backoff,
   ExponentialOptions,
-  GiveUpEvent,
   GiveUpReason,
   Jitter,
   RatioBudgetOptions,
   RetryBudget,
   RetryBudgetSnapshot,
   RetryDelayInfo,
-  RetryEvent,
   RetryOptions,
   RetryPolicy,
   RetrySnapshot,
@@ -161,15 +162,14 @@ export type {
   AlertState,
   BurnRateAlert,
   ObjectiveState,
-  SloAlertEvent,
   SloOptions,
   SloPolicy,
   SloSnapshot,
 } from './slo/index.js';
 export { DEFAULT_ALERTS, slo } from './slo/index.js';
 export type {
-  AdaptiveThrottle,
   AdaptiveThrottleOptions,
+  AdaptiveThrottlePolicy,
   AdaptiveThrottleSnapshot,
   ThrottlePermit,
 } from './throttle/index.js';
@@ -177,7 +177,6 @@ export { adaptiveThrottle } from './throttle/index.js';
 export type {
   AdaptiveTimeoutOptions,
   ResolvedAdaptiveTimeoutOptions,
-  TimeoutEvent,
   TimeoutOptions,
   TimeoutPolicy,
   TimeoutSnapshot,

@@ -4,7 +4,7 @@ import { deadlineQueueFor } from '../src/core/deadline-queue.js';
 import {
   type BulkheadPolicy,
   bulkhead,
-  type CircuitBreaker,
+  type CircuitBreakerPolicy,
   type Context,
   circuitBreaker,
   hedge,
@@ -62,7 +62,7 @@ type Layers = typeof layersArb extends fc.Arbitrary<infer L> ? L : never;
 
 function build(layers: Layers, clock: FakeClock) {
   const list: Policy[] = [];
-  let breaker: CircuitBreaker | undefined;
+  let breaker: CircuitBreakerPolicy | undefined;
   let pool: BulkheadPolicy | undefined;
   const boom = () => {
     throw new Error('callback bug');
@@ -186,7 +186,7 @@ describe('policies where they compose', () => {
               });
             }
             expect(running).toBe(0);
-            expect(pool?.snapshot()).toMatchObject(pool === undefined ? {} : { inflight: 0, queued: 0 });
+            expect(pool?.snapshot()).toMatchObject(pool === undefined ? {} : { inflight: 0, queueSize: 0 });
             // Timeouts are evidence of a slow downstream; cancellations (hedge losers, callers leaving)
             // are not.
             const neverFails = healthy && layers.inner === undefined && layers.outer === undefined;

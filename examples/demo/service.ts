@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   bulkhead,
-  type CircuitBreaker,
+  type CircuitBreakerPolicy,
   circuitBreaker,
   fallback,
   pipeline,
@@ -32,7 +32,7 @@ async function callDownstream(url: string, signal?: AbortSignal): Promise<string
 export interface Service {
   readonly app: FastifyInstance;
   readonly url: string;
-  readonly breaker: CircuitBreaker | undefined;
+  readonly breaker: CircuitBreakerPolicy | undefined;
   readonly objective: SloPolicy;
 }
 
@@ -48,7 +48,7 @@ export async function startService(downstream: string, kind: 'protected' | 'unpr
     latency: { thresholdMs: 500, target: 0.95 },
   });
   const app = Fastify({ logger: false });
-  let breaker: CircuitBreaker | undefined;
+  let breaker: CircuitBreakerPolicy | undefined;
   if (kind === 'unprotected') {
     app.get('/checkout', async (_req, reply) => {
       const started = performance.now();

@@ -1,4 +1,7 @@
-import { SharedScope } from '../coalesce/shared-scope.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { compile, EDGE, type Part } from '../core/compile.js';
+import type { Context } from '../core/context.js';
+import type { Subscribe } from '../core/events.js';
 import {
   deliverAll,
   pushWaiter,
@@ -7,17 +10,14 @@ import {
   Waiter,
   type WaiterGroup,
   type WaiterOwner,
-} from '../coalesce/waiter.js';
-import type { Clock, TimerHandle } from '../core/clock.js';
-import { compile, EDGE, type Part } from '../core/compile.js';
-import type { Context } from '../core/context.js';
-import type { Subscribe } from '../core/events.js';
+} from '../core/group-waiter.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES, stagesOf } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
+import { SharedScope } from '../core/shared-scope.js';
 import type { Runner, Stage, Wrapper } from '../core/stage.js';
-import { Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream } from '../metrics/event-stream.js';
+import type { BatchEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type BatchOptions, type ResolvedBatchOptions, resolveBatchOptions } from './options.js';
 
@@ -53,6 +53,8 @@ export interface BatchPolicy<V = unknown, K = string> extends Policy<V>, Observa
   /** Sends the batch being collected now, without waiting for `maxDelayMs` or `maxSize`. */
   flush(): void;
   snapshot(): BatchSnapshot;
+  /** Every event of the policy: `batch` when one is sent, and `call` when its `run` settles. */
+  readonly onEvent: Subscribe<BatchEvent>;
 }
 
 /** Collects calls made within `maxDelayMs` (up to `maxSize` keys) into one `run(keys)`. See docs/coalescing.md. */
@@ -95,8 +97,8 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
   readonly name: string;
   readonly options: ResolvedBatchOptions<V, K>;
   readonly [STAGES]: readonly Stage[] = [this];
-  readonly onEvent: Subscribe<PolicyEvent>;
-  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<BatchEvent>;
+  readonly #events: EventStream<BatchEvent>;
   readonly #clock: Clock;
   readonly #maxSize: number;
   readonly #maxDelayMs: number;
@@ -114,8 +116,9 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     this.#clock = options.clock;
     this.#maxSize = options.maxSize;
     this.#maxDelayMs = options.maxDelayMs;
-    this.#tel = new Telemetry('batch', options.name, ['call', 'batch']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<BatchEvent>('batch', options.name, ['call', 'batch']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
   }
 
   snapshot(): BatchSnapshot {
@@ -194,10 +197,10 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     this.#batches++;
     this.#items += keys.length;
     this.#inflight++;
-    if (this.#tel.wants('batch')) {
-      this.#tel.emit({ type: 'batch', policy: this.name, kind: this.kind, size: keys.length });
+    if (this.#events.wants('batch')) {
+      this.#events.emit({ type: 'batch', policy: this.name, kind: this.kind, size: keys.length });
     }
-    if (this.#tel.wants('call')) batch.startedAt = this.#clock.now();
+    if (this.#events.wants('call')) batch.startedAt = this.#clock.now();
     const fetch = this.options.run;
     const scope = new SharedScope((context: Context) => fetch(keys, context), undefined, 1);
     batch.scope = scope;
@@ -210,9 +213,9 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     batch.done = true;
     this.#inflight--;
     const outcome = this.#shape(result, keys.length);
-    if (!Number.isNaN(batch.startedAt) && this.#tel.wants('call')) {
+    if (!Number.isNaN(batch.startedAt) && this.#events.wants('call')) {
       const verdict = !(outcome instanceof Fail) ? 'success' : batch.abandoned ? 'ignored' : 'failure';
-      this.#tel.call(verdict, this.#clock.now() - batch.startedAt);
+      this.#events.call(verdict, this.#clock.now() - batch.startedAt);
     }
     if (outcome instanceof Fail) {
       for (const item of batch.items.values()) deliverAll(item, outcome);

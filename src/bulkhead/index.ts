@@ -2,16 +2,21 @@ import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import { deadlineQueueFor, type Lane } from '../core/deadline-queue.js';
 import { BulkheadRejectedError, type BulkheadRejectReason } from '../core/errors.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { failureOf } from '../core/failure.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { guarded, reportCallbackError } from '../core/report.js';
 import type { Gate, Stage } from '../core/stage.js';
-import { resultOutcome, Telemetry } from '../core/telemetry.js';
 import type { ConcurrencyLimit } from '../limit/types.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, resultOutcome } from '../metrics/event-stream.js';
+import type {
+  BulkheadEvent,
+  PolicyCallEvent,
+  PolicyQueueWaitEvent,
+  PolicyRejectEvent,
+} from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
   type BulkheadOptions,
@@ -23,30 +28,13 @@ import { BulkheadWaiter, type BulkheadWaiterOwner, WaitQueue } from './wait-queu
 
 export type { BulkheadOptions } from './options.js';
 
-export interface BulkheadRejectEvent {
-  readonly policy: string;
-  readonly partition: string;
-  readonly reason: BulkheadRejectReason;
-}
-export interface BulkheadCallEvent {
-  readonly policy: string;
-  readonly partition: string;
-  /** Time from admission to the end of the call, ms. */
-  readonly durationMs: number;
-}
-export interface QueueWaitEvent {
-  readonly policy: string;
-  readonly partition: string;
-  /** Time spent waiting for the slot, ms. */
-  readonly waitedMs: number;
-}
-
 export interface PartitionSnapshot {
   readonly name: string;
   /** Slots reserved for the partition (it may borrow unreserved ones). */
   readonly reserved: number;
   readonly inflight: number;
-  readonly queued: number;
+  /** Calls of the partition waiting for a slot. */
+  readonly queueSize: number;
 }
 
 export interface BulkheadSnapshot extends SnapshotBase {
@@ -54,7 +42,8 @@ export interface BulkheadSnapshot extends SnapshotBase {
   readonly limit: number;
   /** Calls holding a slot, abandoned ones included. */
   readonly inflight: number;
-  readonly queued: number;
+  /** Calls waiting for a slot. */
+  readonly queueSize: number;
   readonly queueCapacity: number;
   /** Calls given up on by an inner aggressive timeout whose work still runs (and still holds its slot). */
   readonly abandoned: number;
@@ -75,11 +64,15 @@ export interface BulkheadPolicy extends Policy, Observable {
   /** A policy for the named partition, sharing this bulkhead's slots. */
   partition(name: string): Policy;
   snapshot(): BulkheadSnapshot;
-  readonly onReject: Subscribe<BulkheadRejectEvent>;
-  readonly onSuccess: Subscribe<BulkheadCallEvent>;
-  readonly onFailure: Subscribe<BulkheadCallEvent>;
+  readonly onEvent: Subscribe<BulkheadEvent>;
+  /** A call was refused (`full` or `wait-timeout`), with its `partition`. */
+  readonly onReject: Subscribe<PolicyRejectEvent>;
+  /** The call events whose outcome is `success`, with the call's `partition` and `durationMs` from admission. */
+  readonly onSuccess: Subscribe<PolicyCallEvent>;
+  /** The call events whose outcome is `failure` (failures of calls called off are `ignored`). */
+  readonly onFailure: Subscribe<PolicyCallEvent>;
   /** A queued call got its slot. */
-  readonly onQueueWait: Subscribe<QueueWaitEvent>;
+  readonly onQueueWait: Subscribe<PolicyQueueWaitEvent>;
 }
 
 /**
@@ -141,22 +134,28 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
   #admitted = 0;
   #rejected = 0;
   #seq = 0;
-  readonly #onReject = new Emitter<BulkheadRejectEvent>();
-  readonly #onSuccess = new Emitter<BulkheadCallEvent>();
-  readonly #onFailure = new Emitter<BulkheadCallEvent>();
-  readonly #onQueueWait = new Emitter<QueueWaitEvent>();
-  readonly onReject = this.#onReject.subscribe;
-  readonly onSuccess = this.#onSuccess.subscribe;
-  readonly onFailure = this.#onFailure.subscribe;
-  readonly onQueueWait = this.#onQueueWait.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<BulkheadEvent>;
+  readonly onEvent: Subscribe<BulkheadEvent>;
+  readonly onReject: Subscribe<PolicyRejectEvent>;
+  readonly onSuccess: Subscribe<PolicyCallEvent>;
+  readonly onFailure: Subscribe<PolicyCallEvent>;
+  readonly onQueueWait: Subscribe<PolicyQueueWaitEvent>;
 
   constructor(options: ResolvedBulkheadOptions) {
     super();
     this.name = options.name;
-    this.#tel = new Telemetry('bulkhead', options.name, ['call', 'reject', 'queue-wait', 'limit']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<BulkheadEvent>('bulkhead', options.name, [
+      'call',
+      'reject',
+      'queue-wait',
+      'limit',
+    ]);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onReject = events.on('reject');
+    this.onSuccess = events.on('call', (e) => e.outcome === 'success');
+    this.onFailure = events.on('call', (e) => e.outcome === 'failure');
+    this.onQueueWait = events.on('queue-wait');
     this.options = options;
     this.#clock = options.clock;
     this.#lane =
@@ -210,8 +209,8 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
 
   #applyLimit(limit: number): void {
     this.#limit = limit;
-    if (this.#tel.wants('limit'))
-      this.#tel.emit({ type: 'limit', policy: this.name, kind: this.kind, limit });
+    if (this.#events.wants('limit'))
+      this.#events.emit({ type: 'limit', policy: this.name, kind: this.kind, limit });
     this.#reserve();
     this.#drain();
   }
@@ -239,14 +238,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     p.inflight++;
     this.#inflight++;
     this.#admitted++;
-    if (
-      this.#adaptive === null &&
-      !this.#onSuccess.active &&
-      !this.#onFailure.active &&
-      !this.#tel.wants('call')
-    ) {
-      return 0;
-    }
+    if (this.#adaptive === null && !this.#events.wants('call')) return 0;
     return new Admission(this.#clock.now(), this.#inflight);
   }
 
@@ -287,9 +279,15 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
 
   #reject(p: Partition, reason: BulkheadRejectReason): Fail {
     this.#rejected++;
-    if (this.#onReject.active) this.#onReject.emit({ policy: this.name, partition: p.name, reason });
-    if (this.#tel.wants('reject')) {
-      this.#tel.emit({ type: 'reject', policy: this.name, kind: this.kind, reason, retryAfterMs: undefined });
+    if (this.#events.wants('reject')) {
+      this.#events.emit({
+        type: 'reject',
+        policy: this.name,
+        kind: this.kind,
+        reason,
+        retryAfterMs: undefined,
+        partition: p.name,
+      });
     }
     return new Fail(BulkheadRejectedError.create(this.name, reason));
   }
@@ -329,9 +327,16 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
           failed && guarded(this.options.isDrop, failureOf(result), notDropped, 'bulkhead.isDrop', this.name),
       });
     }
-    const emitter = failed ? this.#onFailure : this.#onSuccess;
-    if (emitter.active) emitter.emit({ policy: this.name, partition: p.name, durationMs });
-    if (this.#tel.wants('call')) this.#tel.call(resultOutcome(result, scope), durationMs);
+    if (this.#events.wants('call')) {
+      this.#events.emit({
+        type: 'call',
+        policy: this.name,
+        kind: this.kind,
+        outcome: resultOutcome(result, scope),
+        durationMs,
+        partition: p.name,
+      });
+    }
   }
 
   #release(p: Partition): void {
@@ -359,12 +364,14 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
       this.#queued--;
       waiter.detach();
       const token = this.#take(best);
-      if (this.#onQueueWait.active || this.#tel.wants('queue-wait')) {
-        const waitedMs = this.#clock.now() - waiter.enqueuedAt;
-        this.#onQueueWait.emit({ policy: this.name, partition: best.name, waitedMs });
-        if (this.#tel.wants('queue-wait')) {
-          this.#tel.emit({ type: 'queue-wait', policy: this.name, kind: this.kind, waitedMs });
-        }
+      if (this.#events.wants('queue-wait')) {
+        this.#events.emit({
+          type: 'queue-wait',
+          policy: this.name,
+          kind: this.kind,
+          waitedMs: this.#clock.now() - waiter.enqueuedAt,
+          partition: best.name,
+        });
       }
       waiter.resolve(token);
     }
@@ -394,7 +401,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
       name: this.name,
       limit: this.#limit,
       inflight: this.#inflight,
-      queued: this.#queued,
+      queueSize: this.#queued,
       queueCapacity: this.options.queue,
       abandoned: this.#abandoned,
       admitted: this.#admitted,
@@ -403,7 +410,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
         name: p.name,
         reserved: p.reserved,
         inflight: p.inflight,
-        queued: p.queue.size,
+        queueSize: p.queue.size,
       })),
     };
   }

@@ -1,12 +1,12 @@
 import type { Context, Scope } from '../core/context.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { func, invalid, MAX_TIMER_MS, number } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent, PolicyFaultEvent } from '../metrics/events.js';
+import { EventStream } from '../metrics/event-stream.js';
+import type { FaultEvent, PolicyFaultEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type FaultOptions, type ResolvedFaultOptions, resolveFaultOptions, resolveRate } from './options.js';
 
@@ -15,7 +15,7 @@ export type { FaultOptions } from './options.js';
 export type FaultKind = PolicyFaultEvent['fault'];
 
 export interface FaultSnapshot extends SnapshotBase {
-  readonly kind: 'chaos';
+  readonly kind: FaultPolicy['kind'];
   readonly fault: FaultKind;
   readonly enabled: boolean;
   readonly rate: number;
@@ -24,14 +24,10 @@ export interface FaultSnapshot extends SnapshotBase {
   readonly injected: number;
 }
 
-export interface FaultInjectedEvent {
-  readonly policy: string;
-  readonly fault: FaultKind;
-}
-
 /** A fault-injection policy. It composes in pipelines like any policy; put it innermost to act as the downstream. */
 export interface FaultPolicy extends Policy, Observable {
-  readonly kind: 'chaos';
+  /** The factory that built it. */
+  readonly kind: 'injectError' | 'injectLatency' | 'injectResult' | 'injectBehavior';
   readonly name: string;
   readonly fault: FaultKind;
   readonly enabled: boolean;
@@ -41,14 +37,17 @@ export interface FaultPolicy extends Policy, Observable {
   /** Changes the probability at run time, in [0, 1]. */
   setRate(rate: number): void;
   snapshot(): FaultSnapshot;
-  readonly onFault: Subscribe<FaultInjectedEvent>;
+  /** Every event of the policy: `fault`. */
+  readonly onEvent: Subscribe<FaultEvent>;
+  /** A fault was injected: the `fault` events. */
+  readonly onFault: Subscribe<PolicyFaultEvent>;
 }
 
 /** The stage of a fault: `fires()` says whether this call gets it. */
 type Build = (fault: Fault) => Stage;
 
 class Fault extends Executor implements FaultPolicy {
-  readonly kind = 'chaos';
+  readonly kind: FaultPolicy['kind'];
   readonly name: string;
   readonly fault: FaultKind;
   readonly [STAGES]: readonly Stage[];
@@ -57,21 +56,23 @@ class Fault extends Executor implements FaultPolicy {
   #rate: number;
   #calls = 0;
   #injected = 0;
-  readonly #onFault = new Emitter<FaultInjectedEvent>();
-  readonly onFault = this.#onFault.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<FaultEvent>;
+  readonly onEvent: Subscribe<FaultEvent>;
+  readonly onFault: Subscribe<PolicyFaultEvent>;
 
-  constructor(fault: FaultKind, options: ResolvedFaultOptions, build: Build) {
+  constructor(kind: FaultPolicy['kind'], fault: FaultKind, options: ResolvedFaultOptions, build: Build) {
     super();
+    this.kind = kind;
     this.fault = fault;
     this.name = options.name;
     this.#options = options;
     this[STAGES] = [build(this)];
     this.#enabled = options.enabled;
     this.#rate = options.rate;
-    this.#tel = new Telemetry('chaos', options.name, ['fault']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<FaultEvent>(kind, options.name, ['fault']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onFault = events.on('fault');
   }
 
   get enabled(): boolean {
@@ -112,9 +113,8 @@ class Fault extends Executor implements FaultPolicy {
     // A disabled fault draws no random number, so switching it off does not shift a seeded sequence.
     if (!this.#enabled || !(this.#options.random() < this.#rate)) return false;
     this.#injected++;
-    if (this.#onFault.active) this.#onFault.emit({ policy: this.name, fault: this.fault });
-    if (this.#tel.wants('fault'))
-      this.#tel.emit({ type: 'fault', policy: this.name, kind: this.kind, fault: this.fault });
+    if (this.#events.wants('fault'))
+      this.#events.emit({ type: 'fault', policy: this.name, kind: this.kind, fault: this.fault });
     return true;
   }
 
@@ -155,7 +155,9 @@ export function injectError(
   if (!(error instanceof Error) && typeof error !== 'function')
     invalid('injectError.error', 'an Error or a function returning one', error);
   const make = typeof error === 'function' ? error : () => error;
-  return new Fault('error', resolved, (fault) => faultGate(fault, (scope) => new Fail(make(scope))));
+  return new Fault('injectError', 'error', resolved, (fault) =>
+    faultGate(fault, (scope) => new Fail(make(scope))),
+  );
 }
 
 /** Replaces the task's result with `result` (a value, or a function of the context) for a share of calls. */
@@ -167,7 +169,7 @@ export function injectResult<T>(
   const result = options.result;
   const make = typeof result === 'function' ? (result as (c: Context) => T) : () => result;
   // Answers without running what is inside, which no gate can do: the one fault that wraps.
-  return new Fault('result', resolved, (fault) => ({
+  return new Fault('injectResult', 'result', resolved, (fault) => ({
     stage: 'wrapper',
     wrap: (inner) => (scope) => {
       if (!fault.fires()) return inner(scope);
@@ -201,7 +203,7 @@ export function injectLatency(
             ms
         )(number('injectLatency.latencyMs', latency, 0, { min: 0, max: MAX_TIMER_MS }));
   // The delay follows the call's signal itself.
-  return new Fault('latency', resolved, (fault) =>
+  return new Fault('injectLatency', 'latency', resolved, (fault) =>
     faultGate(
       fault,
       (scope) =>
@@ -221,7 +223,7 @@ export function injectBehavior(
   const behavior = func<(context: Context) => unknown>('injectBehavior.behavior', options?.behavior);
   if (behavior === undefined) invalid('injectBehavior.behavior', 'a function', undefined);
   // The behavior is the fault: its throw or rejection fails the call, as the downstream would.
-  return new Fault('custom', resolved, (fault) =>
+  return new Fault('injectBehavior', 'custom', resolved, (fault) =>
     faultGate(fault, (scope) => {
       let done: unknown;
       try {

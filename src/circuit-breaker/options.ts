@@ -1,3 +1,4 @@
+import { type Backoff, constant } from '../core/backoff.js';
 import { CLASSIFY_KEYS, Classifier, type ClassifyOptions } from '../core/classify.js';
 import type { Clock, RandomSource } from '../core/clock.js';
 import {
@@ -8,7 +9,6 @@ import {
   resolveRandom,
 } from '../core/common-options.js';
 import { boolean, checkKeys, invalid, MAX_TIMER_MS, number, oneOf } from '../core/options.js';
-import { type Backoff, constant } from '../retry/backoff.js';
 
 export type WindowOptions =
   /** Opens after this many failures in a row. */
@@ -32,9 +32,9 @@ export interface HalfOpenOptions {
    * Longest time to stay half-open, ms: probes that never finish cannot keep the circuit half-open (and
    * rejecting every other call) for good. Default 30 000; Infinity waits for the probes forever.
    */
-  maxWaitMs?: number;
-  /** Where to go when `maxWaitMs` passes. Default 'open'. */
-  afterMaxWait?: 'open' | 'closed';
+  maxDurationMs?: number;
+  /** Where to go when `maxDurationMs` passes. Default 'open'. */
+  afterMaxDuration?: 'open' | 'closed';
 }
 
 export interface CircuitBreakerOptions<R = unknown> extends CommonOptions, ClassifyOptions<R> {
@@ -53,12 +53,14 @@ export interface CircuitBreakerOptions<R = unknown> extends CommonOptions, Class
    * so a downstream that hangs (no call ever completes) still opens the circuit. Default false.
    */
   countInflightSlowCalls?: boolean;
+  /** How long the circuit stays open, ms. Default 10 000. Give this or `breakBackoff`, not both. */
+  breakDurationMs?: number;
   /**
-   * How long the circuit stays open: ms, or a Backoff of the number of consecutive opens (1 for the first
-   * open since the circuit last closed), so the break grows while the downstream stays down. Default 10 000.
+   * The break as a Backoff of the number of consecutive opens (1 for the first open since the circuit
+   * last closed), so the break grows while the downstream stays down and resets when it recovers.
    */
-  breakDurationMs?: number | Backoff;
-  /** Upper bound of a break from a Backoff, ms. Default 600 000 (10 min). */
+  breakBackoff?: Backoff;
+  /** Upper bound of a break from `breakBackoff`, ms. Default 600 000 (10 min). */
   maxBreakDurationMs?: number;
   halfOpen?: HalfOpenOptions;
   /**
@@ -89,8 +91,8 @@ export interface ResolvedCircuitBreakerOptions {
     readonly maxCalls: number;
     /** Successful probes that close the circuit. */
     readonly successThreshold: number;
-    readonly maxWaitMs: number;
-    readonly afterMaxWait: 'open' | 'closed';
+    readonly maxDurationMs: number;
+    readonly afterMaxDuration: 'open' | 'closed';
   };
   readonly halfOpenOnTimer: boolean;
   readonly classifier: Classifier;
@@ -108,6 +110,7 @@ const KEYS = [
   'minimumCalls',
   'countInflightSlowCalls',
   'breakDurationMs',
+  'breakBackoff',
   'maxBreakDurationMs',
   'halfOpen',
   'halfOpenOnTimer',
@@ -146,8 +149,8 @@ function resolveHalfOpen(input: HalfOpenOptions | undefined): ResolvedCircuitBre
     'maxCalls',
     'successThreshold',
     'failureRateThreshold',
-    'maxWaitMs',
-    'afterMaxWait',
+    'maxDurationMs',
+    'afterMaxDuration',
   ]);
   const maxCalls = number(`${path}.maxCalls`, input?.maxCalls, 1, { min: 1, max: 1_000_000, integer: true });
   if (input?.successThreshold !== undefined && input.failureRateThreshold !== undefined) {
@@ -173,32 +176,41 @@ function resolveHalfOpen(input: HalfOpenOptions | undefined): ResolvedCircuitBre
   return {
     maxCalls,
     successThreshold,
-    maxWaitMs: number(`${path}.maxWaitMs`, input?.maxWaitMs, DEFAULT_HALF_OPEN_MAX_WAIT_MS, {
+    maxDurationMs: number(`${path}.maxDurationMs`, input?.maxDurationMs, DEFAULT_HALF_OPEN_MAX_DURATION_MS, {
       min: 0,
       exclusiveMin: true,
       infinite: true,
     }),
-    afterMaxWait: oneOf(`${path}.afterMaxWait`, input?.afterMaxWait, 'open', ['open', 'closed'] as const),
+    afterMaxDuration: oneOf(`${path}.afterMaxDuration`, input?.afterMaxDuration, 'open', [
+      'open',
+      'closed',
+    ] as const),
   };
 }
 
 /** How long half-open waits for its probes unless told otherwise. */
-const DEFAULT_HALF_OPEN_MAX_WAIT_MS = 30_000;
+const DEFAULT_HALF_OPEN_MAX_DURATION_MS = 30_000;
 
 /** The break when none is configured, and when a custom break backoff throws or returns no number. */
 export const DEFAULT_BREAK_MS = 10_000;
 
-function resolveBreak(input: unknown): Backoff {
-  if (input === undefined) return constant(DEFAULT_BREAK_MS);
-  if (typeof input === 'number') {
-    return constant(
-      number('circuitBreaker.breakDurationMs', input, 0, { min: 0, max: MAX_TIMER_MS, exclusiveMin: true }),
-    );
+/** The break: a constant `breakDurationMs`, or `breakBackoff`; one option, one meaning each. */
+function resolveBreak(ms: unknown, backoff: unknown): Backoff {
+  if (backoff !== undefined) {
+    if (ms !== undefined)
+      invalid('circuitBreaker.breakBackoff', 'absent when breakDurationMs is given', backoff);
+    if (typeof backoff !== 'object' || backoff === null || typeof (backoff as Backoff).delay !== 'function') {
+      invalid('circuitBreaker.breakBackoff', 'a Backoff (exponential(), linear(), ...)', backoff);
+    }
+    return backoff as Backoff;
   }
-  if (typeof input === 'object' && input !== null && typeof (input as Backoff).delay === 'function') {
-    return input as Backoff;
-  }
-  return invalid('circuitBreaker.breakDurationMs', 'a number of ms or a Backoff', input);
+  return constant(
+    number('circuitBreaker.breakDurationMs', ms, DEFAULT_BREAK_MS, {
+      min: 0,
+      max: MAX_TIMER_MS,
+      exclusiveMin: true,
+    }),
+  );
 }
 
 export function resolveCircuitBreakerOptions<R>(
@@ -259,7 +271,7 @@ export function resolveCircuitBreakerOptions<R>(
       integer: true,
     }),
     countInflightSlowCalls,
-    breakDuration: resolveBreak(options.breakDurationMs),
+    breakDuration: resolveBreak(options.breakDurationMs, options.breakBackoff),
     maxBreakDurationMs: number('circuitBreaker.maxBreakDurationMs', options.maxBreakDurationMs, 600_000, {
       min: 1,
       max: MAX_TIMER_MS,

@@ -20,8 +20,8 @@ export type TransitionReason =
   | 'probe-failed'
   /** Enough probes succeeded. */
   | 'probes-succeeded'
-  /** Half-open lasted longer than `halfOpen.maxWaitMs`. */
-  | 'half-open-max-wait'
+  /** Half-open lasted longer than `halfOpen.maxDurationMs`. */
+  | 'half-open-max-duration'
   /** open(), close(), reset(), isolate(), disable(), metricsOnly() or the last isolation released. */
   | 'manual'
   /** restore() loaded a saved state. */
@@ -122,13 +122,13 @@ export class BreakerStateMachine {
   }
 
   #probe(now: number): number {
-    const { maxCalls, maxWaitMs, afterMaxWait } = this.#options.halfOpen;
-    if (now - this.since >= maxWaitMs) {
-      if (afterMaxWait === 'open') {
-        this.open(now, 'half-open-max-wait');
+    const { maxCalls, maxDurationMs, afterMaxDuration } = this.#options.halfOpen;
+    if (now - this.since >= maxDurationMs) {
+      if (afterMaxDuration === 'open') {
+        this.open(now, 'half-open-max-duration');
         return REJECTED;
       }
-      this.close(now, 'half-open-max-wait');
+      this.close(now, 'half-open-max-duration');
       return this.generation;
     }
     if (this.probes >= maxCalls) return REJECTED;
@@ -255,9 +255,9 @@ export class BreakerStateMachine {
 
   /** Half-open past its max wait moves on even without calls (used by snapshots and timers). */
   expireHalfOpen(now: number): void {
-    if (this.state !== 'half-open' || now - this.since < this.#options.halfOpen.maxWaitMs) return;
-    if (this.#options.halfOpen.afterMaxWait === 'open') this.open(now, 'half-open-max-wait');
-    else this.close(now, 'half-open-max-wait');
+    if (this.state !== 'half-open' || now - this.since < this.#options.halfOpen.maxDurationMs) return;
+    if (this.#options.halfOpen.afterMaxDuration === 'open') this.open(now, 'half-open-max-duration');
+    else this.close(now, 'half-open-max-duration');
   }
 
   isolate(now: number): number {
@@ -288,7 +288,7 @@ export class BreakerStateMachine {
     this.close(now, 'manual');
   }
 
-  /** Loads a saved state (see CircuitBreaker.restore); the window is imported by the caller first. */
+  /** Loads a saved state (see CircuitBreakerPolicy.restore); the window is imported by the caller first. */
   restore(
     state: 'closed' | 'open',
     now: number,

@@ -1,16 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
-import { Fail } from '../core/outcome.js';
-import { Executor, type Policy, STAGES } from '../core/policy.js';
-import { reportCallbackError } from '../core/report.js';
-import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
-import { Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
-import type { Observable, SnapshotBase } from '../metrics/observable.js';
-import { LruCache } from './lru.js';
-import { type CoalesceOptions, type ResolvedCoalesceOptions, resolveCoalesceOptions } from './options.js';
-import { SharedScope } from './shared-scope.js';
 import {
   deliverAll,
   pushWaiter,
@@ -18,7 +8,17 @@ import {
   Waiter,
   type WaiterGroup,
   type WaiterOwner,
-} from './waiter.js';
+} from '../core/group-waiter.js';
+import { Fail } from '../core/outcome.js';
+import { Executor, type Policy, STAGES } from '../core/policy.js';
+import { reportCallbackError } from '../core/report.js';
+import { SharedScope } from '../core/shared-scope.js';
+import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
+import { EventStream } from '../metrics/event-stream.js';
+import type { CoalesceEvent } from '../metrics/events.js';
+import type { Observable, SnapshotBase } from '../metrics/observable.js';
+import { LruCache } from './lru.js';
+import { type CoalesceOptions, type ResolvedCoalesceOptions, resolveCoalesceOptions } from './options.js';
 
 export type { CoalesceCacheOptions, CoalesceOptions } from './options.js';
 
@@ -36,7 +36,7 @@ export interface CoalesceSnapshot extends SnapshotBase {
   /** Keyed calls run on their own because `maxKeys` keys were in flight. */
   readonly bypassed: number;
   /** Shared executions started (misses and background refreshes). */
-  readonly executions: number;
+  readonly calls: number;
   /** Background refreshes of stale results. */
   readonly refreshes: number;
   /** Executions aborted because every caller left. */
@@ -48,6 +48,8 @@ export interface CoalescePolicy<R = unknown> extends Policy<R>, Observable {
   readonly name: string;
   readonly options: ResolvedCoalesceOptions;
   snapshot(): CoalesceSnapshot;
+  /** Every event of the policy: `hit`, `miss`, `coalesced`, and `call` per shared execution. */
+  readonly onEvent: Subscribe<CoalesceEvent>;
   /**
    * Forgets the cached result of `key` (of every key without an argument). An execution in flight for
    * it still answers the callers that joined it, but its result is not cached and later callers start
@@ -108,8 +110,8 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
   readonly name: string;
   readonly options: ResolvedCoalesceOptions;
   readonly [STAGES]: readonly Stage[] = [this];
-  readonly onEvent: Subscribe<PolicyEvent>;
-  readonly #tel: Telemetry;
+  readonly onEvent: Subscribe<CoalesceEvent>;
+  readonly #events: EventStream<CoalesceEvent>;
   readonly #clock: Clock;
   readonly #keyOf: ResolvedCoalesceOptions['key'];
   readonly #maxKeys: number;
@@ -130,7 +132,7 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
   #misses = 0;
   #joins = 0;
   #bypassed = 0;
-  #executions = 0;
+  #calls = 0;
   #refreshes = 0;
   #abandoned = 0;
 
@@ -141,8 +143,14 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     this.#clock = options.clock;
     this.#keyOf = options.key;
     this.#maxKeys = options.maxKeys;
-    this.#tel = new Telemetry('coalesce', options.name, ['call', 'hit', 'miss', 'coalesced']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<CoalesceEvent>('coalesce', options.name, [
+      'call',
+      'hit',
+      'miss',
+      'coalesced',
+    ]);
+    this.#events = events;
+    this.onEvent = events.onEvent;
     const cache = options.cache;
     this.#cache = cache === undefined ? null : new LruCache(cache.maxEntries);
     this.#ttlMs = cache?.ttlMs ?? 0;
@@ -161,7 +169,7 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
       misses: this.#misses,
       joins: this.#joins,
       bypassed: this.#bypassed,
-      executions: this.#executions,
+      calls: this.#calls,
       refreshes: this.#refreshes,
       abandoned: this.#abandoned,
     };
@@ -197,14 +205,14 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
         }
         if (scope.isAborted()) return Promise.resolve(new Fail(scope.abortReason()));
         this.#misses++;
-        if (this.#tel.wants('miss'))
-          this.#tel.emit({ type: 'miss', policy: this.name, kind: this.kind, key });
+        if (this.#events.wants('miss'))
+          this.#events.emit({ type: 'miss', policy: this.name, kind: this.kind, key });
         flight = this.#start(key, scope, inner, false, flight === null);
       } else {
         if (scope.isAborted()) return Promise.resolve(new Fail(scope.abortReason()));
         this.#joins++;
-        if (this.#tel.wants('coalesced')) {
-          this.#tel.emit({ type: 'coalesced', policy: this.name, kind: this.kind, key });
+        if (this.#events.wants('coalesced')) {
+          this.#events.emit({ type: 'coalesced', policy: this.name, kind: this.kind, key });
         }
       }
       return this.#join(flight, scope);
@@ -240,7 +248,8 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     if (now >= entry.staleUntil) return MISS;
     cache.touch(entry);
     this.#hits++;
-    if (this.#tel.wants('hit')) this.#tel.emit({ type: 'hit', policy: this.name, kind: this.kind, key });
+    if (this.#events.wants('hit'))
+      this.#events.emit({ type: 'hit', policy: this.name, kind: this.kind, key });
     // Stale: serve it, and refresh once in the background (unless an execution is already on its way).
     if (now >= entry.freshUntil && this.#live < this.#maxKeys) {
       const current = this.#flights.get(key);
@@ -255,8 +264,8 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
   /** `tombstone`: the key's slot holds a settled execution's null, which this one overwrites. */
   #start(key: string, scope: Scope, inner: Runner, background: boolean, tombstone: boolean): Flight {
     const flight = new Flight(this as Coalesce<unknown>, key, scope, background);
-    this.#executions++;
-    if (this.#tel.wants('call')) flight.startedAt = this.#clock.now();
+    this.#calls++;
+    if (this.#events.wants('call')) flight.startedAt = this.#clock.now();
     if (tombstone) this.#idle--;
     this.#flights.set(key, flight);
     this.#live++;
@@ -327,8 +336,8 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
         cache.set(flight.slot, result, freshUntil, freshUntil + this.#staleMs);
       }
     }
-    if (!Number.isNaN(flight.startedAt) && this.#tel.wants('call')) {
-      this.#tel.call(
+    if (!Number.isNaN(flight.startedAt) && this.#events.wants('call')) {
+      this.#events.call(
         !failed ? 'success' : flight.abandoned ? 'ignored' : 'failure',
         this.#clock.now() - flight.startedAt,
       );

@@ -1,43 +1,38 @@
 import { FAILURE, IGNORED, type Verdict } from '../core/classify.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AbortScope, type Scope } from '../core/context.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
-import { outcomeOf, Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import type { HedgeEvent, PolicyHedgeEvent } from '../metrics/events.js';
 import { RollingHistogram } from '../metrics/histogram.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { type HedgeOptions, type ResolvedHedgeOptions, resolveHedgeOptions } from './options.js';
 
 export type { HedgeOptions } from './options.js';
 
-export interface HedgeEvent {
-  readonly policy: string;
-  /** The attempt being started: 2 for the first hedge. */
-  readonly attempt: number;
-  /** Why: the delay passed, or the previous attempt failed. */
-  readonly trigger: 'delay' | 'failure';
-}
-
 export interface HedgeSnapshot extends SnapshotBase {
-  readonly kind: 'hedging';
+  readonly kind: 'hedge';
   /** The delay a hedge waits now, ms (the warm-up value until enough latencies are known). */
   readonly delayMs: number;
   /** Totals since creation. */
-  readonly executions: number;
+  readonly calls: number;
   readonly hedges: number;
   /** Executions won by a hedge rather than the first attempt. */
   readonly hedgeWins: number;
 }
 
 export interface HedgePolicy<R = unknown> extends Policy<R>, Observable {
-  readonly kind: 'hedging';
+  readonly kind: 'hedge';
   readonly name: string;
   readonly options: ResolvedHedgeOptions;
   snapshot(): HedgeSnapshot;
-  readonly onHedge: Subscribe<HedgeEvent>;
+  /** Every event of the policy: `call` and `hedge`. */
+  readonly onEvent: Subscribe<HedgeEvent>;
+  /** A hedged attempt is starting (`attempt` 2 is the first hedge). */
+  readonly onHedge: Subscribe<PolicyHedgeEvent>;
 }
 
 /** Why a losing attempt is aborted. */
@@ -56,18 +51,17 @@ export function hedge<R = unknown>(options?: HedgeOptions<R>): HedgePolicy<R> {
 
 class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
   readonly stage = 'wrapper';
-  readonly kind = 'hedging';
+  readonly kind = 'hedge';
   readonly name: string;
   readonly options: ResolvedHedgeOptions;
   readonly [STAGES]: readonly Stage[] = [this];
   readonly #latencies: RollingHistogram | null;
-  readonly #onHedge = new Emitter<HedgeEvent>();
-  readonly onHedge = this.#onHedge.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<HedgeEvent>;
+  readonly onEvent: Subscribe<HedgeEvent>;
+  readonly onHedge: Subscribe<PolicyHedgeEvent>;
   #delayMs: number;
   #refreshAt = Number.NEGATIVE_INFINITY;
-  #executions = 0;
+  #calls = 0;
   #hedges = 0;
   #hedgeWins = 0;
 
@@ -80,8 +74,10 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
       options.percentile === undefined
         ? null
         : new RollingHistogram({ windowMs: options.windowMs, clock: options.clock });
-    this.#tel = new Telemetry('hedging', options.name, ['call', 'hedge']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<HedgeEvent>('hedge', options.name, ['call', 'hedge']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onHedge = events.on('hedge');
   }
 
   snapshot(): HedgeSnapshot {
@@ -89,7 +85,7 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
       kind: this.kind,
       name: this.name,
       delayMs: this.#delay(),
-      executions: this.#executions,
+      calls: this.#calls,
       hedges: this.#hedges,
       hedgeWins: this.#hedgeWins,
     };
@@ -111,7 +107,7 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
   wrap(inner: Runner): Runner {
     return (scope) =>
       new Promise((resolve) => {
-        this.#executions++;
+        this.#calls++;
         new Race(this, scope, inner, resolve).start();
       });
   }
@@ -119,19 +115,29 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
   /** Called by a race; kept on the policy so a race holds no closures of its own. */
   hedged(attempt: number, trigger: 'delay' | 'failure'): void {
     this.#hedges++;
-    if (this.#onHedge.active) this.#onHedge.emit({ policy: this.name, attempt, trigger });
-    if (this.#tel.wants('hedge'))
-      this.#tel.emit({ type: 'hedge', policy: this.name, kind: this.kind, attempt });
+    if (this.#events.wants('hedge')) {
+      this.#events.emit({ type: 'hedge', policy: this.name, kind: this.kind, attempt, trigger });
+    }
   }
 
-  won(attempt: number, latencyMs: number): void {
+  /** Whether attempts are timed: only a percentile delay needs their latencies. */
+  get timesAttempts(): boolean {
+    return this.#latencies !== null;
+  }
+
+  won(attempt: number, startedAt: number): void {
     if (attempt > 1) this.#hedgeWins++;
-    this.#latencies?.record(latencyMs);
+    this.#latencies?.record(this.options.clock.now() - startedAt);
   }
 
-  called(verdict: Verdict, durationMs: number): void {
-    if (!this.#tel.wants('call')) return;
-    this.#tel.call(outcomeOf(verdict), durationMs);
+  /** The start of an execution, read only when a call event would reach someone. */
+  started(): number | undefined {
+    return this.#events.wants('call') ? this.options.clock.now() : undefined;
+  }
+
+  called(verdict: Verdict, startedAt: number | undefined): void {
+    if (startedAt === undefined || !this.#events.wants('call')) return;
+    this.#events.call(outcomeOf(verdict), this.options.clock.now() - startedAt);
   }
 
   nextDelay(): number {
@@ -146,7 +152,7 @@ class Race {
   readonly #inner: Runner;
   readonly #resolve: (result: Result) => void;
   readonly #attempts: AbortScope[] = [];
-  readonly #startedAt: number;
+  readonly #startedAt: number | undefined;
   #running = 0;
   #done = false;
   #timer: TimerHandle = undefined;
@@ -158,7 +164,7 @@ class Race {
     this.#scope = scope;
     this.#inner = inner;
     this.#resolve = resolve;
-    this.#startedAt = policy.options.clock.now();
+    this.#startedAt = policy.started();
   }
 
   start(): void {
@@ -193,7 +199,7 @@ class Race {
     this.#attempts.push(attempt);
     this.#running++;
     const number = this.#attempts.length;
-    const startedAt = clock.now();
+    const startedAt = this.#policy.timesAttempts ? clock.now() : 0;
     this.#inner(attempt).then((result) => this.#settled(attempt, number, startedAt, result));
     if (this.#attempts.length <= maxHedges && !this.#done) {
       this.#timer = clock.setTimer(() => this.#hedge('delay'), this.#policy.nextDelay());
@@ -213,11 +219,11 @@ class Race {
     this.#running--;
     attempt.close();
     if (this.#done) return;
-    const { classifier, clock, hedgeOnFailure, budget } = this.#policy.options;
+    const { classifier, hedgeOnFailure, budget } = this.#policy.options;
     const verdict = classifier.verdict(result, attempt);
     budget?.recordOutcome(verdict === FAILURE);
     if (verdict !== FAILURE) {
-      this.#policy.won(number, clock.now() - startedAt);
+      this.#policy.won(number, startedAt);
       this.#finish(result, verdict);
       return;
     }
@@ -236,7 +242,7 @@ class Race {
       this.#signal = null;
     }
     for (const a of this.#attempts) if (!a.closed) a.cancel(lostReason());
-    this.#policy.called(verdict, this.#policy.options.clock.now() - this.#startedAt);
+    this.#policy.called(verdict, this.#startedAt);
     this.#resolve(result);
   }
 

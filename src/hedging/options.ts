@@ -1,9 +1,8 @@
+import { type RetryBudget, resolveBudget } from '../core/budget.js';
 import { CLASSIFY_KEYS, Classifier, type ClassifyOptions } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import { COMMON_KEYS, type CommonOptions, resolveClock, resolveName } from '../core/common-options.js';
 import { boolean, checkKeys, invalid, MAX_TIMER_MS, number } from '../core/options.js';
-import type { RetryBudget } from '../retry/budget.js';
-import { resolveBudget } from '../retry/options.js';
 
 export interface HedgeOptions<R = unknown> extends CommonOptions, ClassifyOptions<R> {
   /** Extra attempts at most (the first call not included). Default 1. */

@@ -2,15 +2,20 @@
 // ServerResponse and imports neither framework: each adapter supplies how to continue and how to answer.
 import type { ServerResponse } from 'node:http';
 import type { BulkheadOptions, BulkheadPolicy } from '../bulkhead/index.js';
-import type { CircuitBreaker, CircuitBreakerOptions } from '../circuit-breaker/index.js';
-import type { Clock } from '../core/clock.js';
-import { resolveClock, resolveName } from '../core/common-options.js';
-import type { Context } from '../core/context.js';
-import { BreakwaterError, RateLimitedError, RejectedError, TimeoutError } from '../core/errors.js';
-import { checkKeys, func, invalid, number } from '../core/options.js';
-import { Fail, type Outcome } from '../core/outcome.js';
-import type { Policy } from '../core/policy.js';
-import { guarded, reportCallbackError } from '../core/report.js';
+import type { CircuitBreakerOptions, CircuitBreakerPolicy } from '../circuit-breaker/index.js';
+import type { Clock, Context, Outcome, Policy } from '../extend.js';
+import {
+  checkKeys,
+  Fail,
+  func,
+  guarded,
+  invalid,
+  number,
+  reportCallbackError,
+  resolveClock,
+  resolveName,
+} from '../extend.js';
+import { BreakwaterError, RateLimitedError, RejectedError, TimeoutError } from '../index.js';
 import { type Pipeline, pipeline } from '../pipeline.js';
 import type { TimeoutOptions, TimeoutPolicy } from '../timeout/index.js';
 import { HttpStatusError } from './fetch/http-error.js';
@@ -27,8 +32,8 @@ export interface InboundOptions {
    * answered 503 + Retry-After. A number, bulkhead options or a BulkheadPolicy; false for none.
    */
   bulkhead?: number | BulkheadOptions | BulkheadPolicy | false;
-  /** Answers 503 + Retry-After while the route keeps failing (5xx or timeouts). Options or a CircuitBreaker; false for none. */
-  circuitBreaker?: CircuitBreakerOptions | CircuitBreaker | false;
+  /** Answers 503 + Retry-After while the route keeps failing (5xx or timeouts). Options or a CircuitBreakerPolicy; false for none. */
+  circuitBreaker?: CircuitBreakerOptions | CircuitBreakerPolicy | false;
   /**
    * Time allowed to answer, ms, options or a TimeoutPolicy; false for none. At the deadline the request's
    * signal aborts and, unless the handler already started answering, the request is answered `timeoutStatus`.

@@ -2,10 +2,9 @@
 // integration makes, a policy of the user's own, or false (none).
 import { type BulkheadOptions, bulkhead } from '../bulkhead/index.js';
 import { type CircuitBreakerOptions, circuitBreaker } from '../circuit-breaker/index.js';
-import type { Clock } from '../core/clock.js';
-import { BW_ERR_INVALID_OPTION } from '../core/errors.js';
-import { type InvalidOptionError, invalid } from '../core/options.js';
-import { isPolicy, type Policy } from '../core/policy.js';
+import type { Clock, InvalidOptionError, Policy } from '../extend.js';
+import { invalid, isPolicy } from '../extend.js';
+import { BW_ERR_INVALID_OPTION } from '../index.js';
 import { type TimeoutOptions, timeout } from '../timeout/index.js';
 
 export { isPolicy };

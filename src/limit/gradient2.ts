@@ -108,7 +108,7 @@ class Gradient2 extends AdjustableLimit implements Gradient2Limit {
     // Headroom only while latency is within tolerance: added under queueing too (as Netflix does), a
     // headroom of sqrt(limit) outweighs a gradient of 0.8 below a limit of 25, so the limit would grow
     // while the downstream queues (see Netflix/concurrency-limits#134).
-    const target = estimate * gradient + (gradient < 1 ? 0 : o.queueSize(this.limit));
+    const target = estimate * gradient + (gradient < 1 ? 0 : o.headroom(this.limit));
     const next = estimate * (1 - o.smoothing) + target * o.smoothing;
     // App-limited (fewer than half the permits used all window): latency may still say "shrink", but
     // nothing says a higher limit would help.

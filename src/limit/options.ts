@@ -232,7 +232,7 @@ export interface Gradient2LimitOptions extends LimitBoundsOptions {
   /** Minimum samples in one short window, integer >= 1. Default 10. */
   windowSize?: number;
   /** Headroom added per update while the short rtt is within tolerance, >= 0. Default sqrt(limit). */
-  queueSize?: PerLimit;
+  headroom?: PerLimit;
 }
 
 export interface ResolvedGradient2Options extends ResolvedLimitBounds {
@@ -241,7 +241,7 @@ export interface ResolvedGradient2Options extends ResolvedLimitBounds {
   readonly longWindow: number;
   readonly windowMs: number;
   readonly windowSize: number;
-  readonly queueSize: (limit: number) => number;
+  readonly headroom: (limit: number) => number;
 }
 
 const GRADIENT2_KEYS = [
@@ -251,11 +251,11 @@ const GRADIENT2_KEYS = [
   'longWindow',
   'windowMs',
   'windowSize',
-  'queueSize',
+  'headroom',
 ];
 
 export const GRADIENT2_DEFAULTS = Object.freeze({
-  queueSize: (limit: number) => Math.sqrt(limit),
+  headroom: (limit: number) => Math.sqrt(limit),
 });
 
 export function resolveGradient2Options(options: Gradient2LimitOptions = {}): ResolvedGradient2Options {
@@ -271,7 +271,7 @@ export function resolveGradient2Options(options: Gradient2LimitOptions = {}): Re
     longWindow: number('gradient2Limit.longWindow', options.longWindow, 600, { min: 1, integer: true }),
     windowMs: number('gradient2Limit.windowMs', options.windowMs, 1000, { min: 0 }),
     windowSize: number('gradient2Limit.windowSize', options.windowSize, 10, { min: 1, integer: true }),
-    queueSize: perLimit('gradient2Limit.queueSize', options.queueSize, GRADIENT2_DEFAULTS.queueSize, {
+    headroom: perLimit('gradient2Limit.headroom', options.headroom, GRADIENT2_DEFAULTS.headroom, {
       min: 0,
     }),
   });

@@ -1,12 +1,12 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import { RateLimitedError } from '../core/errors.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { resultOutcome, Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, resultOutcome } from '../metrics/event-stream.js';
+import type { PolicyRejectEvent, RateLimiterEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import { KeyTable } from './key-table.js';
 import {
@@ -21,6 +21,8 @@ import type { RateAlgorithm } from './types.js';
 import { KeyLimit, RateWaiter, SlotHeap, type WaiterOwner } from './waiters.js';
 
 export type { KeyedRateLimitOptions, RateLimitAlgorithm, RateLimiterOptions } from './options.js';
+// For breakwater/redis, whose limiter takes the same rate options (not part of the main entry).
+export { MAX_RATE, resolveKeyed, resolveRate } from './options.js';
 
 /** A permit granted by `tryAcquire()`. Nothing has to be reported back. */
 export interface RateLimitPermit {
@@ -29,15 +31,8 @@ export interface RateLimitPermit {
   readonly remaining: number;
 }
 
-export interface RateLimitRejectEvent {
-  readonly policy: string;
-  /** The call's key (undefined when unkeyed). High cardinality: never a metric label. */
-  readonly key: string | undefined;
-  readonly retryAfterMs: number;
-}
-
 export interface RateLimiterSnapshot extends SnapshotBase {
-  readonly kind: 'rate-limiter';
+  readonly kind: 'rateLimiter';
   readonly algorithm: RateLimitAlgorithm;
   readonly ratePerSecond: number;
   readonly burst: number;
@@ -59,8 +54,8 @@ export interface RateLimiterSnapshot extends SnapshotBase {
   readonly evictedKeys: number;
 }
 
-export interface RateLimiter extends Policy, Observable {
-  readonly kind: 'rate-limiter';
+export interface RateLimiterPolicy extends Policy, Observable {
+  readonly kind: 'rateLimiter';
   readonly name: string;
   readonly options: ResolvedRateLimiterOptions;
   /**
@@ -69,7 +64,9 @@ export interface RateLimiter extends Policy, Observable {
    */
   tryAcquire(key?: string): RateLimitPermit | RateLimitedError;
   snapshot(): RateLimiterSnapshot;
-  readonly onReject: Subscribe<RateLimitRejectEvent>;
+  readonly onEvent: Subscribe<RateLimiterEvent>;
+  /** A call was refused (reason `rate-limited`), with its `key` (undefined when unkeyed) and `retryAfterMs`. */
+  readonly onReject: Subscribe<PolicyRejectEvent>;
 }
 
 /**
@@ -77,7 +74,7 @@ export interface RateLimiter extends Policy, Observable {
  * spaced permits), optionally per key. A call without a permit waits up to `maxWaitMs` for one, or is
  * rejected at once with `RateLimitedError`. See docs/rate-limit.md.
  */
-export function rateLimiter(options: number | RateLimiterOptions): RateLimiter {
+export function rateLimiter(options: number | RateLimiterOptions): RateLimiterPolicy {
   return new Limiter(resolveRateLimiterOptions(options));
 }
 
@@ -87,10 +84,10 @@ const SLACK_MS = 1e-6;
 /** The admission time when a 'call' listener was there at admission. */
 type Token = number | undefined;
 
-class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<RateWaiter> {
+class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, WaiterOwner<RateWaiter> {
   readonly stage = 'gate';
   readonly watchesAbort = true;
-  readonly kind = 'rate-limiter';
+  readonly kind = 'rateLimiter';
   readonly name: string;
   readonly options: ResolvedRateLimiterOptions;
   readonly [STAGES]: readonly Stage[] = [this];
@@ -109,10 +106,9 @@ class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<
   #admitted = 0;
   #waited = 0;
   #rejected = 0;
-  readonly #onReject = new Emitter<RateLimitRejectEvent>();
-  readonly onReject = this.#onReject.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<RateLimiterEvent>;
+  readonly onEvent: Subscribe<RateLimiterEvent>;
+  readonly onReject: Subscribe<PolicyRejectEvent>;
 
   constructor(options: ResolvedRateLimiterOptions) {
     super();
@@ -121,8 +117,14 @@ class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<
     this.#clock = options.clock;
     this.#maxWaitMs = options.maxWaitMs;
     this.#intervalMs = options.permitIntervalMs;
-    this.#tel = new Telemetry('rate-limiter', options.name, ['call', 'reject', 'queue-wait']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<RateLimiterEvent>('rateLimiter', options.name, [
+      'call',
+      'reject',
+      'queue-wait',
+    ]);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onReject = events.on('reject');
     if (options.keyed) {
       this.#single = null;
       this.#table = new KeyTable(options.maxKeys, (key, now) => new KeyLimit(key, this.#algorithm(now)));
@@ -149,7 +151,7 @@ class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<
     const wait = limit.algo.acquire(now, maxWait);
     if (wait === 0) {
       this.#admitted++;
-      return this.#tel.wants('call') ? now : undefined;
+      return this.#events.wants('call') ? now : undefined;
     }
     if (wait < 0) return new Fail(this.#rejection(limit.key, -wait));
     return this.#enqueue(scope, limit, wait, now);
@@ -157,8 +159,8 @@ class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<
 
   exit(scope: Scope, token: Token, result: Result): Result {
     // The token is the admission time when a 'call' listener was there at admission.
-    if (typeof token === 'number' && this.#tel.wants('call')) {
-      this.#tel.call(resultOutcome(result, scope), this.#clock.now() - token);
+    if (typeof token === 'number' && this.#events.wants('call')) {
+      this.#events.call(resultOutcome(result, scope), this.#clock.now() - token);
     }
     return result;
   }
@@ -174,14 +176,14 @@ class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<
 
   #rejection(key: string | undefined, retryAfterMs: number): RateLimitedError {
     this.#rejected++;
-    if (this.#onReject.active) this.#onReject.emit({ policy: this.name, key, retryAfterMs });
-    if (this.#tel.wants('reject')) {
-      this.#tel.emit({
+    if (this.#events.wants('reject')) {
+      this.#events.emit({
         type: 'reject',
         policy: this.name,
         kind: this.kind,
         reason: 'rate-limited',
         retryAfterMs,
+        key,
       });
     }
     return RateLimitedError.create(this.name, retryAfterMs);
@@ -254,11 +256,15 @@ class Limiter extends Executor implements RateLimiter, Gate<Token>, WaiterOwner<
     waiter.detach();
     this.#admitted++;
     this.#waited++;
-    if (this.#tel.wants('queue-wait')) {
-      const waitedMs = now - waiter.enqueuedAt;
-      this.#tel.emit({ type: 'queue-wait', policy: this.name, kind: this.kind, waitedMs });
+    if (this.#events.wants('queue-wait')) {
+      this.#events.emit({
+        type: 'queue-wait',
+        policy: this.name,
+        kind: this.kind,
+        waitedMs: now - waiter.enqueuedAt,
+      });
     }
-    waiter.resolve(this.#tel.wants('call') ? now : undefined);
+    waiter.resolve(this.#events.wants('call') ? now : undefined);
   }
 
   onWaiterAborted(waiter: RateWaiter, reason: unknown): void {

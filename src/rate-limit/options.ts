@@ -102,7 +102,7 @@ export function resolveRateLimiterOptions(input: number | RateLimiterOptions): R
   const { keyed, maxKeys } = resolveKeyed(path, options.keyed);
 
   return Object.freeze({
-    name: resolveName(path, options.name, 'rate-limiter'),
+    name: resolveName(path, options.name, 'rateLimiter'),
     algorithm,
     ratePerSecond,
     permitIntervalMs: 1_000 / ratePerSecond,

@@ -2,14 +2,14 @@ import { FAILURE, SUCCESS, type Verdict } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import { Scope } from '../core/context.js';
 import { RejectedError } from '../core/errors.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { type Failure, failureOf } from '../core/failure.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { guarded, reportCallbackError } from '../core/report.js';
 import { type Gate, Recovery, type Result, type Runner, type Stage } from '../core/stage.js';
-import { outcomeOf, Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import type { PolicyGiveUpEvent, PolicyRetryEvent, RetryEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
   DEFAULT_BACKOFF,
@@ -18,19 +18,16 @@ import {
   resolveRetryOptions,
 } from './options.js';
 
-export type { Backoff, ExponentialOptions, Jitter, RetryDelayInfo } from './backoff.js';
-export { constant, custom, exponential, linear } from './backoff.js';
-export type { RatioBudgetOptions, RetryBudget, RetryBudgetSnapshot, TokenBudgetOptions } from './budget.js';
-export { retryBudget, tokenBudget } from './budget.js';
+export type { Backoff, ExponentialOptions, Jitter, RetryDelayInfo } from '../core/backoff.js';
+export { constant, custom, exponential, linear } from '../core/backoff.js';
+export type {
+  RatioBudgetOptions,
+  RetryBudget,
+  RetryBudgetSnapshot,
+  TokenBudgetOptions,
+} from '../core/budget.js';
+export { retryBudget, tokenBudget } from '../core/budget.js';
 export type { RetryOptions } from './options.js';
-
-export interface RetryEvent<R = unknown> {
-  readonly policy: string;
-  /** The attempt that failed (1 for the first call). */
-  readonly attempt: number;
-  readonly delayMs: number;
-  readonly failure: Failure<R>;
-}
 
 /** Why retrying stopped while the outcome was still a failure. */
 export type GiveUpReason =
@@ -52,18 +49,11 @@ export type GiveUpReason =
   /** The caller or an enclosing timeout aborted the execution. */
   | 'aborted';
 
-export interface GiveUpEvent<R = unknown> {
-  readonly policy: string;
-  readonly attempts: number;
-  readonly reason: GiveUpReason;
-  readonly failure: Failure<R>;
-}
-
 export interface RetrySnapshot extends SnapshotBase {
   readonly kind: 'retry';
   readonly maxAttempts: number;
   /** Totals since creation. */
-  readonly executions: number;
+  readonly calls: number;
   readonly retries: number;
   readonly giveUps: number;
 }
@@ -73,10 +63,12 @@ export interface RetryPolicy<R = unknown> extends Policy<R>, Observable {
   readonly name: string;
   snapshot(): RetrySnapshot;
   readonly options: ResolvedRetryOptions;
-  /** Before each retry's delay. */
-  readonly onRetry: Subscribe<RetryEvent<R>>;
-  /** The last failure is returned to the caller: no more attempts will be made. */
-  readonly onGiveUp: Subscribe<GiveUpEvent<R>>;
+  /** Every event of the policy: `call`, `retry` and `give-up`. */
+  readonly onEvent: Subscribe<RetryEvent>;
+  /** Before each retry's delay (`attempt` is the attempt that failed, 1 for the first call). */
+  readonly onRetry: Subscribe<PolicyRetryEvent>;
+  /** The last failure is returned to the caller: no more attempts will be made (`reason` is a GiveUpReason). */
+  readonly onGiveUp: Subscribe<PolicyGiveUpEvent>;
 }
 
 /**
@@ -99,16 +91,14 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
   readonly options: ResolvedRetryOptions;
   readonly [STAGES]: readonly Stage[] = [this];
   readonly #clock: Clock;
-  readonly #onRetry = new Emitter<RetryEvent<R>>();
-  readonly #onGiveUp = new Emitter<GiveUpEvent<R>>();
-  readonly onRetry = this.#onRetry.subscribe;
-  readonly onGiveUp = this.#onGiveUp.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<RetryEvent>;
+  readonly onEvent: Subscribe<RetryEvent>;
+  readonly onRetry: Subscribe<PolicyRetryEvent>;
+  readonly onGiveUp: Subscribe<PolicyGiveUpEvent>;
   readonly #checksResults: boolean;
   /** A time budget needs every execution's start. */
   readonly #timed: boolean;
-  #executions = 0;
+  #calls = 0;
   #retries = 0;
   #giveUps = 0;
 
@@ -119,8 +109,11 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
     this.#clock = options.clock;
     this.#checksResults = options.classifier.checksResults;
     this.#timed = options.maxElapsedMs !== Number.POSITIVE_INFINITY;
-    this.#tel = new Telemetry('retry', options.name, ['call', 'retry', 'give-up']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<RetryEvent>('retry', options.name, ['call', 'retry', 'give-up']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onRetry = events.on('retry');
+    this.onGiveUp = events.on('give-up');
   }
 
   snapshot(): RetrySnapshot {
@@ -128,7 +121,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
       kind: this.kind,
       name: this.name,
       maxAttempts: this.options.maxAttempts,
-      executions: this.#executions,
+      calls: this.#calls,
       retries: this.#retries,
       giveUps: this.#giveUps,
     };
@@ -137,10 +130,10 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
   // --- Gate: retries recover in exit, by running everything inside again ----------------------------
 
   enter(_scope: Scope): Started {
-    this.#executions++;
+    this.#calls++;
     this.options.budget?.recordRequest();
     // The clock is read only when a time budget or a call listener needs a start.
-    return this.#timed || this.#tel.wants('call') ? this.#clock.now() : undefined;
+    return this.#timed || this.#events.wants('call') ? this.#clock.now() : undefined;
   }
 
   exit(scope: Scope, startedAt: Started, result: Result): Result | Recovery {
@@ -165,15 +158,15 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
 
   async #retrying(scope: Scope, again: Runner, first: Result, startedAt: Started): Promise<Result> {
     const result = await this.#loop(scope, again, first, startedAt);
-    if (startedAt !== undefined && this.#tel.wants('call')) {
+    if (startedAt !== undefined && this.#events.wants('call')) {
       this.#called(startedAt, this.options.classifier.verdict(result, scope));
     }
     return result;
   }
 
   #called(startedAt: number, verdict: Verdict): void {
-    if (!this.#tel.wants('call')) return;
-    this.#tel.call(outcomeOf(verdict), this.#clock.now() - startedAt);
+    if (!this.#events.wants('call')) return;
+    this.#events.call(outcomeOf(verdict), this.#clock.now() - startedAt);
   }
 
   /** Retries a failed first attempt; resolves to the final result. */
@@ -204,9 +197,15 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
       }
       if (budget !== undefined && !budget.tryRetry()) return this.#giveUp(attempt, 'budget', result);
       this.#retries++;
-      if (this.#onRetry.active) this.#onRetry.emit({ policy: this.name, attempt, delayMs: delay, failure });
-      if (this.#tel.wants('retry')) {
-        this.#tel.emit({ type: 'retry', policy: this.name, kind: this.kind, attempt, delayMs: delay });
+      if (this.#events.wants('retry')) {
+        this.#events.emit({
+          type: 'retry',
+          policy: this.name,
+          kind: this.kind,
+          attempt,
+          delayMs: delay,
+          failure,
+        });
       }
       // A zero delay still yields to the event loop (no time passes): a call that fails at once would
       // otherwise retry in the microtask queue forever, starving the timers and I/O that could free it
@@ -254,11 +253,15 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
 
   #giveUp(attempts: number, reason: GiveUpReason, result: Result): Result {
     this.#giveUps++;
-    if (this.#onGiveUp.active) {
-      this.#onGiveUp.emit({ policy: this.name, attempts, reason, failure: failureOf<R>(result) });
-    }
-    if (this.#tel.wants('give-up')) {
-      this.#tel.emit({ type: 'give-up', policy: this.name, kind: this.kind, attempts, reason });
+    if (this.#events.wants('give-up')) {
+      this.#events.emit({
+        type: 'give-up',
+        policy: this.name,
+        kind: this.kind,
+        attempts,
+        reason,
+        failure: failureOf(result),
+      });
     }
     return result;
   }

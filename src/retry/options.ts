@@ -1,3 +1,5 @@
+import { type Backoff, constant, custom, exponential, type RetryDelayInfo } from '../core/backoff.js';
+import { type RetryBudget, resolveBudget } from '../core/budget.js';
 import { CLASSIFY_KEYS, Classifier, type ClassifyOptions } from '../core/classify.js';
 import type { Clock, RandomSource } from '../core/clock.js';
 import {
@@ -9,22 +11,6 @@ import {
 } from '../core/common-options.js';
 import type { Failure } from '../core/failure.js';
 import { checkKeys, func, invalid, MAX_TIMER_MS, number } from '../core/options.js';
-import { type Backoff, constant, custom, exponential, type RetryDelayInfo } from './backoff.js';
-import type { RetryBudget } from './budget.js';
-
-export function resolveBudget(path: string, value: unknown): RetryBudget | undefined {
-  if (value === undefined) return undefined;
-  const b = value as Partial<RetryBudget> | null;
-  if (
-    typeof b !== 'object' ||
-    b === null ||
-    typeof b.tryRetry !== 'function' ||
-    typeof b.recordRequest !== 'function'
-  ) {
-    invalid(path, 'a RetryBudget (retryBudget() or tokenBudget())', value);
-  }
-  return value as RetryBudget;
-}
 
 export interface RetryOptions<R = unknown> extends CommonOptions, ClassifyOptions<R> {
   /** Retries after the first call. Default 3 (so at most 4 calls). Give this or `maxAttempts`, not both. */

@@ -1,12 +1,12 @@
 import { SUCCESS } from '../core/classify.js';
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { outcomeOf, Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import type { PolicySloEvent, SloEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
   type ResolvedAlert,
@@ -51,16 +51,6 @@ export interface SloSnapshot extends SnapshotBase {
   readonly objectives: readonly ObjectiveState[];
 }
 
-export interface SloAlertEvent {
-  readonly policy: string;
-  readonly objective: 'availability' | 'latency';
-  readonly alert: string;
-  readonly severity: 'page' | 'ticket';
-  readonly state: 'start' | 'end';
-  readonly longBurnRate: number;
-  readonly shortBurnRate: number;
-}
-
 export interface SloPolicy<R = unknown> extends Policy<R>, Observable {
   readonly kind: 'slo';
   readonly name: string;
@@ -68,8 +58,10 @@ export interface SloPolicy<R = unknown> extends Policy<R>, Observable {
   snapshot(): SloSnapshot;
   /** Records one event by hand (for integrations that see requests, not promises). */
   record(outcome: 'success' | 'failure' | 'ignored', durationMs: number, now?: number): void;
-  /** A burn-rate alert condition started or ended. */
-  readonly onAlert: Subscribe<SloAlertEvent>;
+  /** Every event of the policy: `call` and `slo`. */
+  readonly onEvent: Subscribe<SloEvent>;
+  /** A burn-rate alert condition started or ended: the `slo` events. */
+  readonly onAlert: Subscribe<PolicySloEvent>;
 }
 
 /**
@@ -148,10 +140,9 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate<number> {
   readonly #clock: Clock;
   readonly #availability: Objective | null;
   readonly #latency: Objective | null;
-  readonly #onAlert = new Emitter<SloAlertEvent>();
-  readonly onAlert = this.#onAlert.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<SloEvent>;
+  readonly onEvent: Subscribe<SloEvent>;
+  readonly onAlert: Subscribe<PolicySloEvent>;
 
   constructor(options: ResolvedSloOptions) {
     super();
@@ -164,8 +155,10 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate<number> {
         : new Objective('availability', options.availability, options);
     this.#latency =
       options.latency === undefined ? null : new Objective('latency', options.latency.target, options);
-    this.#tel = new Telemetry('slo', options.name, ['call', 'slo']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<SloEvent>('slo', options.name, ['call', 'slo']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onAlert = events.on('slo');
   }
 
   enter(): number {
@@ -177,8 +170,9 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate<number> {
     const durationMs = now - token;
     const c = this.options.classifier;
     const verdict = result instanceof Fail || c.checksResults ? c.verdict(result, scope) : SUCCESS;
-    this.record(outcomeOf(verdict), durationMs, now);
-    if (this.#tel.wants('call')) this.#tel.call(outcomeOf(verdict), durationMs);
+    const outcome = outcomeOf(verdict);
+    this.record(outcome, durationMs, now);
+    if (this.#events.wants('call')) this.#events.call(outcome, durationMs);
     return result;
   }
 
@@ -217,27 +211,17 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate<number> {
         const firing = long >= alert.burnRate && short >= alert.burnRate;
         if (firing === o.firing[i]) return;
         o.firing[i] = firing;
-        const state = firing ? 'start' : 'end';
-        if (this.#onAlert.active) {
-          this.#onAlert.emit({
-            policy: this.name,
-            objective: o.name,
-            alert: alert.name,
-            severity: alert.severity,
-            state,
-            longBurnRate: long,
-            shortBurnRate: short,
-          });
-        }
-        if (this.#tel.wants('slo')) {
-          this.#tel.emit({
+        if (this.#events.wants('slo')) {
+          this.#events.emit({
             type: 'slo',
             policy: this.name,
             kind: this.kind,
             objective: o.name,
-            alert: state,
             rule: alert.name,
-            burnRate: long,
+            severity: alert.severity,
+            state: firing ? 'start' : 'end',
+            longBurnRate: long,
+            shortBurnRate: short,
           });
         }
       });

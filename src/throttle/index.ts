@@ -6,8 +6,8 @@ import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { outcomeOf, Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import type { AdaptiveThrottleEvent, PolicyRejectEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
   type AdaptiveThrottleOptions,
@@ -20,7 +20,7 @@ export { BW_ERR_THROTTLED, ThrottledError } from '../core/errors.js';
 export type { AdaptiveThrottleOptions } from './options.js';
 
 export interface AdaptiveThrottleSnapshot extends SnapshotBase {
-  readonly kind: 'throttle';
+  readonly kind: 'adaptiveThrottle';
   readonly k: number;
   readonly windowMs: number;
   /** Requests in the window (local rejections included) and accepts by the backend. */
@@ -43,13 +43,16 @@ export interface ThrottlePermit {
   release(): void;
 }
 
-export interface AdaptiveThrottle<R = unknown> extends Policy<R>, Observable {
-  readonly kind: 'throttle';
+export interface AdaptiveThrottlePolicy<R = unknown> extends Policy<R>, Observable {
+  readonly kind: 'adaptiveThrottle';
   readonly name: string;
   readonly options: ResolvedAdaptiveThrottleOptions;
   /** For integrations without a promise to wrap: a permit, or the local rejection. */
   tryAcquire(): ThrottlePermit | ThrottledError;
   snapshot(): AdaptiveThrottleSnapshot;
+  readonly onEvent: Subscribe<AdaptiveThrottleEvent>;
+  /** A call was rejected locally (reason `throttled`), with the rejection `probability`. */
+  readonly onReject: Subscribe<PolicyRejectEvent>;
 }
 
 /**
@@ -58,7 +61,9 @@ export interface AdaptiveThrottle<R = unknown> extends Policy<R>, Observable {
  * max(0, (requests - k * accepts) / (requests + 1)), so a client facing a backend that sheds load stops
  * sending it much more than it can accept. See docs/adaptive.md.
  */
-export function adaptiveThrottle<R = unknown>(options?: AdaptiveThrottleOptions<R>): AdaptiveThrottle<R> {
+export function adaptiveThrottle<R = unknown>(
+  options?: AdaptiveThrottleOptions<R>,
+): AdaptiveThrottlePolicy<R> {
   return new Throttle<R>(resolveAdaptiveThrottleOptions(options));
 }
 
@@ -73,9 +78,9 @@ class Timed {
 /** The window epoch the call was admitted in, timed when a 'call' listener was there. */
 type Token = number | Timed;
 
-class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token> {
+class Throttle<R> extends Executor<R> implements AdaptiveThrottlePolicy<R>, Gate<Token> {
   readonly stage = 'gate';
-  readonly kind = 'throttle';
+  readonly kind = 'adaptiveThrottle';
   readonly name: string;
   readonly options: ResolvedAdaptiveThrottleOptions;
   readonly [STAGES]: readonly Stage[] = [this];
@@ -87,8 +92,9 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token
   readonly #window: ThrottleWindow;
   #calls = 0;
   #throttled = 0;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<AdaptiveThrottleEvent>;
+  readonly onEvent: Subscribe<AdaptiveThrottleEvent>;
+  readonly onReject: Subscribe<PolicyRejectEvent>;
 
   constructor(options: ResolvedAdaptiveThrottleOptions) {
     super();
@@ -100,8 +106,13 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token
     this.#padding = options.padding;
     this.#maxP = options.maxRejectionProbability;
     this.#window = new ThrottleWindow(options.windowMs, options.buckets);
-    this.#tel = new Telemetry('throttle', options.name, ['call', 'reject']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<AdaptiveThrottleEvent>('adaptiveThrottle', options.name, [
+      'call',
+      'reject',
+    ]);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onReject = events.on('reject');
   }
 
   enter(_scope: Scope): Token | Fail {
@@ -115,7 +126,7 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token
     w.addRequest();
     this.#calls++;
     if (p > 0 && this.#random() < p) return this.#reject(p);
-    return this.#tel.wants('call') ? new Timed(w.epoch, now) : w.epoch;
+    return this.#events.wants('call') ? new Timed(w.epoch, now) : w.epoch;
   }
 
   exit(scope: Scope, token: Token, result: Result): Result {
@@ -123,8 +134,8 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token
     const verdict: Verdict =
       result instanceof Fail || classifier.checksResults ? classifier.verdict(result, scope) : SUCCESS;
     this.#record(token, verdict);
-    if (token instanceof Timed && this.#tel.wants('call')) {
-      this.#tel.call(outcomeOf(verdict), this.#clock.now() - token.startedAt);
+    if (token instanceof Timed && this.#events.wants('call')) {
+      this.#events.call(outcomeOf(verdict), this.#clock.now() - token.startedAt);
     }
     return result;
   }
@@ -141,13 +152,14 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottle<R>, Gate<Token
 
   #reject(probability: number): Fail {
     this.#throttled++;
-    if (this.#tel.wants('reject')) {
-      this.#tel.emit({
+    if (this.#events.wants('reject')) {
+      this.#events.emit({
         type: 'reject',
         policy: this.name,
         kind: this.kind,
         reason: 'throttled',
         retryAfterMs: undefined,
+        probability,
       });
     }
     return new Fail(ThrottledError.create(this.name, probability));

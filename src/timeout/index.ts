@@ -4,7 +4,7 @@ import { Timeout, type TimeoutPolicy } from './policy.js';
 
 export type { AdaptiveTimeoutOptions, ResolvedAdaptiveTimeoutOptions } from './adaptive.js';
 export type { TimeoutOptions, TimeoutStrategy } from './options.js';
-export type { TimeoutEvent, TimeoutPolicy, TimeoutSnapshot } from './policy.js';
+export type { TimeoutKind, TimeoutPolicy, TimeoutSnapshot } from './policy.js';
 
 /** Bounds how long a call may take; see `TimeoutOptions.strategy` for the two ways it can end. */
 export function timeout(options: number | TimeoutOptions): TimeoutPolicy {
@@ -18,5 +18,5 @@ export function timeout(options: number | TimeoutOptions): TimeoutPolicy {
  */
 export function adaptiveTimeout(options?: AdaptiveTimeoutOptions): TimeoutPolicy {
   const resolved = resolveAdaptiveTimeoutOptions(options);
-  return new Timeout(resolved, new AdaptiveDuration(resolved, resolved.clock));
+  return new Timeout(resolved, new AdaptiveDuration(resolved, resolved.clock), 'adaptiveTimeout');
 }

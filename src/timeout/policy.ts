@@ -2,22 +2,20 @@ import type { Clock } from '../core/clock.js';
 import { AbortScope, type DeadlineOwner, type Scope } from '../core/context.js';
 import { type DeadlineQueue, deadlineQueueFor, type Lane } from '../core/deadline-queue.js';
 import { isUnknownOutcome, TimeoutError } from '../core/errors.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { ScopeGate, Stage } from '../core/stage.js';
-import { resultOutcome, Telemetry } from '../core/telemetry.js';
-import type { PolicyEvent } from '../metrics/events.js';
+import { EventStream, resultOutcome } from '../metrics/event-stream.js';
+import type { PolicyTimeoutEvent, TimeoutEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import type { ResolvedTimeoutOptions } from './options.js';
 
-export interface TimeoutEvent {
-  readonly policy: string;
-  readonly durationMs: number;
-}
+/** `timeout()` policies are of kind 'timeout', `adaptiveTimeout()` ones of kind 'adaptiveTimeout'. */
+export type TimeoutKind = 'timeout' | 'adaptiveTimeout';
 
 export interface TimeoutSnapshot extends SnapshotBase {
-  readonly kind: 'timeout';
+  readonly kind: TimeoutKind;
   readonly durationMs: number;
   readonly strategy: 'aggressive' | 'cooperative';
   /** Executions started, and deadlines that passed before the work ended, since creation. */
@@ -26,12 +24,17 @@ export interface TimeoutSnapshot extends SnapshotBase {
 }
 
 export interface TimeoutPolicy extends Policy, Observable {
-  readonly kind: 'timeout';
+  readonly kind: TimeoutKind;
   readonly name: string;
   readonly options: ResolvedTimeoutOptions;
   snapshot(): TimeoutSnapshot;
-  /** The deadline passed (the signal is aborted now; the caller's own abort never fires this). */
-  readonly onTimeout: Subscribe<TimeoutEvent>;
+  /** Every event of the policy: `call` and `timeout`. */
+  readonly onEvent: Subscribe<TimeoutEvent>;
+  /**
+   * The deadline passed (the signal is aborted now; the caller's own abort never fires this);
+   * `timeoutMs` is the budget that ran out.
+   */
+  readonly onTimeout: Subscribe<PolicyTimeoutEvent>;
 }
 
 /**
@@ -52,7 +55,7 @@ export function fixedDuration(ms: number): DurationSource {
 }
 
 export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
-  readonly kind = 'timeout';
+  readonly kind: TimeoutKind;
   readonly name: string;
   readonly options: ResolvedTimeoutOptions;
   readonly [STAGES]: readonly Stage[];
@@ -62,18 +65,24 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
   #lane: Lane;
   /** Lanes of durations no longer handed out, dropped once empty (adaptive durations move). */
   #retired: Lane[] = [];
-  readonly #onTimeout = new Emitter<TimeoutEvent>();
-  readonly onTimeout = this.#onTimeout.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<TimeoutEvent>;
+  readonly onEvent: Subscribe<TimeoutEvent>;
+  readonly onTimeout: Subscribe<PolicyTimeoutEvent>;
   #calls = 0;
   #timeouts = 0;
 
-  constructor(options: ResolvedTimeoutOptions, source: DurationSource = fixedDuration(options.durationMs)) {
+  constructor(
+    options: ResolvedTimeoutOptions,
+    source: DurationSource = fixedDuration(options.durationMs),
+    kind: TimeoutKind = 'timeout',
+  ) {
     super();
     this.name = options.name;
-    this.#tel = new Telemetry('timeout', options.name, ['call', 'timeout']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    this.kind = kind;
+    const events = new EventStream<TimeoutEvent>(kind, options.name, ['call', 'timeout']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onTimeout = events.on('timeout');
     this.options = options;
     this.#clock = options.clock;
     this.#source = source;
@@ -150,16 +159,15 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
 
   #timedOut(durationMs: number): void {
     this.#timeouts++;
-    if (this.#onTimeout.active) this.#onTimeout.emit({ policy: this.name, durationMs });
-    if (this.#tel.wants('timeout')) {
-      this.#tel.emit({ type: 'timeout', policy: this.name, kind: this.kind, timeoutMs: durationMs });
+    if (this.#events.wants('timeout')) {
+      this.#events.emit({ type: 'timeout', policy: this.name, kind: this.kind, timeoutMs: durationMs });
     }
   }
 
   /** Reports the end of an execution that had its own deadline (its start is deadline - duration). */
   #called(child: AbortScope, result: unknown): void {
-    if (!this.#tel.wants('call')) return;
-    this.#tel.call(resultOutcome(result, child), this.#clock.now() - (child.deadline - child.durationMs));
+    if (!this.#events.wants('call')) return;
+    this.#events.call(resultOutcome(result, child), this.#clock.now() - (child.deadline - child.durationMs));
   }
 
   onSignalRead(child: AbortScope): void {
@@ -194,7 +202,7 @@ export class Timeout extends Executor implements TimeoutPolicy, DeadlineOwner {
         const child = this.#child(scope);
         if (child === null) return scope;
         // Nobody can observe the deadline before the signal is read, unless someone listens for it.
-        if (this.#onTimeout.active) this.#arm(child);
+        if (this.#events.wants('timeout')) this.#arm(child);
         return child;
       },
       exit: (scope, token, result) => {

@@ -395,6 +395,26 @@ describe('batch', () => {
       abandoned: 0,
     });
   });
+
+  it('delivers one event object to onEvent and to its diagnostics channel', async () => {
+    const dc = await import('node:diagnostics_channel');
+    const b = batch({ run: upper, name: 'same', clock: new FakeClock() });
+    const fromStream: PolicyEvent[] = [];
+    const fromChannel: unknown[] = [];
+    const listener = (message: unknown) => fromChannel.push(message);
+    const stop = b.onEvent((e) => fromStream.push(e));
+    dc.subscribe('breakwater:batch:batch', listener);
+    try {
+      const call = b.load('a');
+      b.flush();
+      await call;
+    } finally {
+      dc.unsubscribe('breakwater:batch:batch', listener);
+      stop();
+    }
+    expect(fromChannel).toEqual([{ type: 'batch', policy: 'same', kind: 'batch', size: 1 }]);
+    expect(fromStream[0]).toBe(fromChannel[0]);
+  });
 });
 
 describe('registry', () => {

@@ -21,7 +21,7 @@ describe('bulkhead', () => {
     expect(error).toBeInstanceOf(BulkheadRejectedError);
     expect(error.reason).toBe('full');
     expect(error.code).toBe('BW_ERR_BULKHEAD_REJECTED');
-    expect(b.snapshot()).toMatchObject({ inflight: 2, queued: 0, rejected: 1, admitted: 2 });
+    expect(b.snapshot()).toMatchObject({ inflight: 2, queueSize: 0, rejected: 1, admitted: 2 });
     gates[0]!.resolve('a');
     await running[0];
     await expect(b.execute(() => 'now there is room')).resolves.toBe('now there is room');
@@ -38,7 +38,7 @@ describe('bulkhead', () => {
     for (let i = 1; i <= 3; i++) all.push(b.execute(() => order.push(i)));
     const overflow = await b.executeOutcome(() => 'no');
     expect((overflow as { error: BulkheadRejectedError }).error.reason).toBe('full');
-    expect(b.snapshot()).toMatchObject({ inflight: 1, queued: 3 });
+    expect(b.snapshot()).toMatchObject({ inflight: 1, queueSize: 3 });
     first.resolve(0);
     await Promise.all(all);
     expect(order).toEqual([1, 2, 3]);
@@ -54,7 +54,7 @@ describe('bulkhead', () => {
     expect(waiting.settled).toBe(false);
     await clock.tick(1);
     expect((waiting.error as BulkheadRejectedError).reason).toBe('wait-timeout');
-    expect(b.snapshot().queued).toBe(0);
+    expect(b.snapshot().queueSize).toBe(0);
     hold.resolve(1);
   });
 
@@ -76,7 +76,7 @@ describe('bulkhead', () => {
     expect(waiting.error).toBe('caller gave up');
     expect(called).toBe(false);
     expect(abortListeners(controller.signal)).toBe(0);
-    expect(b.snapshot().queued).toBe(0);
+    expect(b.snapshot().queueSize).toBe(0);
     // Its place is free again.
     const next = track(b.execute(() => 'queued again'));
     hold.resolve(1);
@@ -135,14 +135,14 @@ describe('bulkhead', () => {
     const started: number[] = [];
     const queued = [1, 2, 3].map((i) => b.execute(() => started.push(i)));
     b.setLimit(3);
-    expect(b.snapshot()).toMatchObject({ limit: 3, inflight: 3, queued: 1 });
+    expect(b.snapshot()).toMatchObject({ limit: 3, inflight: 3, queueSize: 1 });
     await Promise.all(queued.slice(0, 2));
     await Promise.all(queued);
     expect(started).toEqual([1, 2, 3]);
     b.setLimit(1);
     const blocked = track(b.execute(() => 'waits'));
     await Promise.resolve();
-    expect(b.snapshot()).toMatchObject({ inflight: 1, queued: 1 });
+    expect(b.snapshot()).toMatchObject({ inflight: 1, queueSize: 1 });
     hold.resolve(0);
     await new Promise((r) => setImmediate(r));
     expect(blocked.value).toBe('waits');
@@ -175,11 +175,11 @@ describe('bulkhead', () => {
   it('emits rejections, outcomes with durations and queue waits', async () => {
     const clock = new FakeClock();
     const b = bulkhead({ name: 'db', limit: 1, queue: 1, clock });
-    const seen: string[] = [];
-    b.onReject((e) => seen.push(`reject ${e.reason}`));
-    b.onSuccess((e) => seen.push(`ok ${e.durationMs}`));
-    b.onFailure((e) => seen.push(`fail ${e.durationMs}`));
-    b.onQueueWait((e) => seen.push(`waited ${e.waitedMs}`));
+    const seen: unknown[] = [];
+    b.onReject((e) => seen.push(e));
+    b.onSuccess((e) => seen.push(e));
+    b.onFailure((e) => seen.push(e));
+    b.onQueueWait((e) => seen.push(e));
     const hold = deferred();
     const first = b.execute(() => hold.promise);
     const second = b.executeOutcome(async () => {
@@ -191,7 +191,63 @@ describe('bulkhead', () => {
     hold.resolve(1);
     await first;
     await second;
-    expect(seen).toEqual(['reject full', 'ok 20', 'waited 20', 'fail 5']);
+    const base = { policy: 'db', kind: 'bulkhead', partition: '(default)' };
+    expect(seen).toEqual([
+      { type: 'reject', ...base, reason: 'full', retryAfterMs: undefined },
+      { type: 'call', ...base, outcome: 'success', durationMs: 20 },
+      { type: 'queue-wait', ...base, waitedMs: 20 },
+      { type: 'call', ...base, outcome: 'failure', durationMs: 5 },
+    ]);
+  });
+
+  it('delivers the same event object to a typed view and to onEvent, with the partition', async () => {
+    const clock = new FakeClock();
+    const b = bulkhead({ name: 'db', limit: 1, partitions: { live: 0.5 }, clock });
+    const all: unknown[] = [];
+    const rejects: unknown[] = [];
+    const successes: unknown[] = [];
+    b.onEvent((e) => all.push(e));
+    b.onReject((e) => rejects.push(e));
+    b.onSuccess((e) => successes.push(e));
+    const live = b.partition('live');
+    const hold = deferred();
+    const running = live.execute(() => hold.promise);
+    await live.executeOutcome(() => 'rejected');
+    clock.advance(7);
+    hold.resolve(1);
+    await running;
+    expect(all).toHaveLength(2);
+    expect(rejects).toEqual([
+      {
+        type: 'reject',
+        policy: 'db',
+        kind: 'bulkhead',
+        reason: 'full',
+        retryAfterMs: undefined,
+        partition: 'live',
+      },
+    ]);
+    expect(rejects[0]).toBe(all[0]);
+    expect(successes).toEqual([
+      { type: 'call', policy: 'db', kind: 'bulkhead', outcome: 'success', durationMs: 7, partition: 'live' },
+    ]);
+    expect(successes[0]).toBe(all[1]);
+  });
+
+  it('reports a failure of a call called off as ignored, not to onFailure', async () => {
+    const b = bulkhead({ name: 'db', limit: 1, clock: new FakeClock() });
+    const all: { type: string; outcome?: string }[] = [];
+    const failures: unknown[] = [];
+    b.onEvent((e) => all.push(e));
+    b.onFailure((e) => failures.push(e));
+    const controller = new AbortController();
+    const call = b.executeOutcome(async () => {
+      controller.abort('gone');
+      throw new Error('after abort');
+    }, controller.signal);
+    await call;
+    expect(all.map((e) => e.outcome)).toEqual(['ignored']);
+    expect(failures).toEqual([]);
   });
 });
 

@@ -23,7 +23,7 @@ async function round() {
     controllers.push(c);
     calls.push(b.execute(() => 'never', c.signal).catch((e) => e));
   }
-  const queued = b.snapshot().queued;
+  const queued = b.snapshot().queueSize;
   const peak = process.memoryUsage().heapUsed;
   for (const c of controllers) c.abort('gone');
   const reasons = await Promise.all(calls);
@@ -53,7 +53,7 @@ describe('bulkhead memory', () => {
     expect(out.first.queued).toBe(100_000);
     expect(out.second.queued).toBe(100_000);
     expect(out.first.allAborted && out.second.allAborted).toBe(true);
-    expect(out.snapshot).toMatchObject({ inflight: 0, queued: 0, abandoned: 0 });
+    expect(out.snapshot).toMatchObject({ inflight: 0, queueSize: 0, abandoned: 0 });
     // Holding 100k waiters costs tens of MB; a leak of even 5% of that per round would show in round two.
     expect(out.queuedCost).toBeGreaterThan(10_000_000);
     expect(out.secondRoundGrowth).toBeLessThan(out.queuedCost * 0.05);

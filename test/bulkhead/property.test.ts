@@ -104,7 +104,7 @@ describe('bulkhead under random arrivals, aborts and limit changes', () => {
             expect(c.started).toBe(c.outcome === 'ran');
             expect(abortListeners(c.signal)).toBe(0);
           }
-          expect(b.snapshot()).toMatchObject({ inflight: 0, queued: 0 });
+          expect(b.snapshot()).toMatchObject({ inflight: 0, queueSize: 0 });
           expect(deadlineQueueFor(clock).size).toBe(0);
         },
       ),

@@ -14,7 +14,7 @@ describe('setLimit with calls queued in several partitions', () => {
     });
     const release = deferred<void>();
     const started: string[] = [];
-    const admitted: string[] = [];
+    const admitted: (string | undefined)[] = [];
     b.onQueueWait((e) => admitted.push(e.partition));
     const run = (policy: { execute: typeof b.execute }, name: string) =>
       policy.execute(() => {
@@ -35,11 +35,11 @@ describe('setLimit with calls queued in several partitions', () => {
     ] as const) {
       calls.push(run(policy, name));
     }
-    expect(b.snapshot()).toMatchObject({ inflight: 1, queued: 7 });
+    expect(b.snapshot()).toMatchObject({ inflight: 1, queueSize: 7 });
 
     // Limit 5: a reserves floor(2.5) = 2, b floor(1.5) = 1, 2 slots left for anyone (one held already).
     b.setLimit(5);
-    expect(b.snapshot().partitions.map((p) => [p.name, p.reserved, p.inflight, p.queued])).toEqual([
+    expect(b.snapshot().partitions.map((p) => [p.name, p.reserved, p.inflight, p.queueSize])).toEqual([
       ['(default)', 0, 2, 1],
       ['a', 2, 2, 1],
       ['b', 1, 1, 1],
@@ -52,6 +52,6 @@ describe('setLimit with calls queued in several partitions', () => {
 
     release.resolve();
     await Promise.all(calls);
-    expect(b.snapshot()).toMatchObject({ inflight: 0, queued: 0 });
+    expect(b.snapshot()).toMatchObject({ inflight: 0, queueSize: 0 });
   });
 });

@@ -4,6 +4,8 @@ import {
   injectError,
   injectLatency,
   injectResult,
+  type PolicyEvent,
+  type PolicyFaultEvent,
   pipeline,
   retry,
   seededRandom,
@@ -38,7 +40,7 @@ describe('fault injection', () => {
     expect(failed).toBeLessThan(3_000 + 184);
     expect(reached + failed).toBe(10_000);
     expect(fault.snapshot()).toMatchObject({
-      kind: 'chaos',
+      kind: 'injectError',
       fault: 'error',
       calls: 10_000,
       injected: failed,
@@ -112,6 +114,52 @@ describe('fault injection', () => {
     let ok = 0;
     for (let i = 0; i < 100; i++) if ((await policy.executeOutcome(() => 'ok')).ok) ok++;
     expect(ok).toBeGreaterThanOrEqual(95);
+  });
+
+  it('takes its kind from its factory, in snapshots and events', async () => {
+    const faults = [
+      injectError({ name: 'e', rate: 1, error: new Error('x') }),
+      injectLatency({ name: 'l', rate: 1, latencyMs: 0 }),
+      injectResult({ name: 'r', rate: 1, result: 1 }),
+      injectBehavior({ name: 'b', rate: 1, behavior: () => {} }),
+    ];
+    const events: PolicyEvent[] = [];
+    for (const f of faults) {
+      f.onEvent((e) => events.push(e));
+      await f.executeOutcome(() => 0);
+    }
+    expect(faults.map((f) => [f.kind, f.snapshot().kind])).toEqual([
+      ['injectError', 'injectError'],
+      ['injectLatency', 'injectLatency'],
+      ['injectResult', 'injectResult'],
+      ['injectBehavior', 'injectBehavior'],
+    ]);
+    expect(events).toEqual([
+      { type: 'fault', policy: 'e', kind: 'injectError', fault: 'error' },
+      { type: 'fault', policy: 'l', kind: 'injectLatency', fault: 'latency' },
+      { type: 'fault', policy: 'r', kind: 'injectResult', fault: 'result' },
+      { type: 'fault', policy: 'b', kind: 'injectBehavior', fault: 'custom' },
+    ]);
+  });
+
+  it('delivers one event object to onFault, onEvent and its diagnostics channel', async () => {
+    const dc = await import('node:diagnostics_channel');
+    const fault = injectError({ name: 'same', rate: 1, error: new Error('x') });
+    const typed: PolicyFaultEvent[] = [];
+    const all: PolicyEvent[] = [];
+    const published: unknown[] = [];
+    const listener = (message: unknown) => published.push(message);
+    fault.onFault((e) => typed.push(e));
+    fault.onEvent((e) => all.push(e));
+    dc.subscribe('breakwater:injectError:fault', listener);
+    try {
+      await fault.executeOutcome(() => 'ok');
+    } finally {
+      dc.unsubscribe('breakwater:injectError:fault', listener);
+    }
+    expect(typed).toEqual([{ type: 'fault', policy: 'same', kind: 'injectError', fault: 'error' }]);
+    expect(all[0]).toBe(typed[0]);
+    expect(published[0]).toBe(typed[0]);
   });
 
   it('validates options', () => {

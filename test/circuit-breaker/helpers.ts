@@ -1,4 +1,4 @@
-import type { CircuitBreaker } from '../../src/index.js';
+import type { CircuitBreakerPolicy } from '../../src/index.js';
 
 export const boom = new Error('downstream failed');
 
@@ -8,7 +8,7 @@ export const fail = () => {
 };
 
 /** Runs n calls one after another through the breaker, returning their outcomes. */
-export async function calls(breaker: CircuitBreaker, n: number, fn: () => unknown) {
+export async function calls(breaker: CircuitBreakerPolicy, n: number, fn: () => unknown) {
   const outcomes = [];
   for (let i = 0; i < n; i++) outcomes.push(await breaker.executeOutcome(fn));
   return outcomes;

@@ -23,6 +23,8 @@ describe('circuit breaker options', () => {
     ],
     ['circuitBreaker.breakDurationMs', { breakDurationMs: -5 }, RangeError],
     ['circuitBreaker.breakDurationMs', { breakDurationMs: 'long' }, TypeError],
+    ['circuitBreaker.breakBackoff', { breakBackoff: 5 }, TypeError],
+    ['circuitBreaker.breakBackoff', { breakDurationMs: 5, breakBackoff: { delay: () => 1 } }, TypeError],
     ['circuitBreaker.slowCallDurationMs', { slowCallDurationMs: 0 }, RangeError],
     ['circuitBreaker.slowCallDurationMs', { countInflightSlowCalls: true }, TypeError],
     ['circuitBreaker.halfOpen.maxCalls', { halfOpen: { maxCalls: 0 } }, RangeError],
@@ -36,8 +38,8 @@ describe('circuit breaker options', () => {
       { halfOpen: { successThreshold: 1, failureRateThreshold: 0.5 } },
       TypeError,
     ],
-    ['circuitBreaker.halfOpen.afterMaxWait', { halfOpen: { afterMaxWait: 'half-open' } }, RangeError],
-    ['circuitBreaker.halfOpen.maxWaitMs', { halfOpen: { maxWaitMs: -1 } }, RangeError],
+    ['circuitBreaker.halfOpen.afterMaxDuration', { halfOpen: { afterMaxDuration: 'half-open' } }, RangeError],
+    ['circuitBreaker.halfOpen.maxDurationMs', { halfOpen: { maxDurationMs: -1 } }, RangeError],
     ['circuitBreaker.treshold', { treshold: 0.5 }, TypeError],
   ])('%s is checked', (option, options, kind) => {
     let error: (Error & { option?: string; code?: string }) | undefined;
@@ -61,8 +63,8 @@ describe('circuit breaker options', () => {
       halfOpen: {
         maxCalls: 1,
         successThreshold: 1,
-        maxWaitMs: 30_000,
-        afterMaxWait: 'open',
+        maxDurationMs: 30_000,
+        afterMaxDuration: 'open',
       },
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CallEvent, circuitBreaker } from '../../src/index.js';
+import { circuitBreaker, type PolicyCallEvent } from '../../src/index.js';
 import { deferred, FakeClock } from '../helpers.js';
 
 // `slowCallDurationMs` is a strict bound: a call is slow when it takes longer than the threshold, so a
@@ -16,7 +16,7 @@ describe('a call lasting exactly slowCallDurationMs', () => {
   it('is not slow once completed; one more millisecond is', async () => {
     const clock = new FakeClock();
     const breaker = circuitBreaker(options(clock));
-    const slow: CallEvent[] = [];
+    const slow: PolicyCallEvent[] = [];
     breaker.onSlowCall((e) => slow.push(e));
     const lasting = (ms: number) =>
       breaker.executeOutcome(async () => {

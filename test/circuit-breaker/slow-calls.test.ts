@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CallEvent, circuitBreaker } from '../../src/index.js';
+import { circuitBreaker, type PolicyCallEvent } from '../../src/index.js';
 import { deferred, FakeClock } from '../helpers.js';
 
 describe('slow calls', () => {
@@ -12,7 +12,7 @@ describe('slow calls', () => {
       slowCallRateThreshold: 0.5,
       clock,
     });
-    const slowEvents: CallEvent[] = [];
+    const slowEvents: PolicyCallEvent[] = [];
     breaker.onSlowCall((e) => slowEvents.push(e));
     const slowCall = () =>
       breaker.executeOutcome(async () => {

@@ -20,7 +20,7 @@ describe('snapshot', () => {
     });
     expect(inside).toBe(1);
     expect(breaker.snapshot()).toEqual({
-      kind: 'circuit-breaker',
+      kind: 'circuitBreaker',
       name: 'users',
       state: 'closed',
       since: 5_000,

@@ -5,7 +5,7 @@ import {
   circuitBreaker,
   exponential,
   IsolatedCircuitError,
-  type StateChangeEvent,
+  type PolicyStateEvent,
 } from '../../src/index.js';
 import { deferred, FakeClock } from '../helpers.js';
 import { boom, calls, fail, succeed } from './helpers.js';
@@ -166,7 +166,7 @@ describe('circuit breaker transitions', () => {
   it('leaves half-open after halfOpen.maxWaitMs when probes never finish', async () => {
     const clock = new FakeClock();
     const breaker = countBreaker(clock, {
-      halfOpen: { maxCalls: 1, maxWaitMs: 5_000, afterMaxWait: 'open' },
+      halfOpen: { maxCalls: 1, maxDurationMs: 5_000, afterMaxDuration: 'open' },
     });
     await calls(breaker, 4, fail);
     clock.advance(1_000);
@@ -178,7 +178,7 @@ describe('circuit breaker transitions', () => {
     expect(breaker.state).toBe('open');
 
     const lenient = countBreaker(clock, {
-      halfOpen: { maxCalls: 1, maxWaitMs: 100, afterMaxWait: 'closed' },
+      halfOpen: { maxCalls: 1, maxDurationMs: 100, afterMaxDuration: 'closed' },
     });
     await calls(lenient, 4, fail);
     clock.advance(1_000);
@@ -213,12 +213,16 @@ describe('circuit breaker transitions', () => {
 
   it('grows the break with a backoff over consecutive opens and resets it on close', async () => {
     const clock = new FakeClock();
-    const breaker = countBreaker(clock, {
-      breakDurationMs: exponential({ initialMs: 1_000, factor: 2, jitter: 'none' }),
+    const breaker = circuitBreaker({
+      window: { kind: 'count', size: 10 },
+      minimumCalls: 4,
+      failureRateThreshold: 0.5,
+      breakBackoff: exponential({ initialMs: 1_000, factor: 2, jitter: 'none' }),
       maxBreakDurationMs: 3_000,
+      clock,
     });
     const breaks: number[] = [];
-    breaker.onOpen((e) => breaks.push(e.breakMs));
+    breaker.onOpen((e) => breaks.push(e.breakMs!));
     await calls(breaker, 4, fail);
     for (let i = 0; i < 3; i++) {
       clock.advance(breaks.at(-1)!);
@@ -283,11 +287,11 @@ describe('circuit breaker transitions', () => {
     const clock = new FakeClock();
     const breaker = countBreaker(clock);
     const seen: string[] = [];
-    breaker.onStateChange((e: StateChangeEvent) => seen.push(`${e.from}->${e.to}:${e.reason}`));
+    breaker.onStateChange((e: PolicyStateEvent) => seen.push(`${e.from}->${e.to}:${e.reason}`));
     breaker.onOpen((e) => seen.push(`open ${e.reason} ${e.failureRate} ${e.breakMs}`));
     breaker.onHalfOpen(() => seen.push('half-open'));
     breaker.onClose(() => seen.push('close'));
-    breaker.onReject((e) => seen.push(`reject ${e.state} ${e.retryAfterMs}`));
+    breaker.onReject((e) => seen.push(`reject ${e.reason} ${e.retryAfterMs}`));
     await calls(breaker, 4, fail);
     await calls(breaker, 1, succeed);
     clock.advance(1_000);

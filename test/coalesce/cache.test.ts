@@ -36,7 +36,7 @@ describe('coalesce cache', () => {
     expect(state.runs).toBe(2);
     await clock.tick(10);
     expect(third.value).toBe('a#2');
-    expect(policy.snapshot()).toMatchObject({ hits: 1, misses: 2, cacheSize: 1, executions: 2 });
+    expect(policy.snapshot()).toMatchObject({ hits: 1, misses: 2, cacheSize: 1, calls: 2 });
   });
 
   it('does not cache failures unless asked', async () => {
@@ -110,7 +110,7 @@ describe('coalesce cache', () => {
     await clock.tick(10);
     await expect(policy.execute(task, { key: 'a' })).resolves.toBe('a#2');
     expect(state.runs).toBe(2);
-    expect(policy.snapshot()).toMatchObject({ hits: 4, misses: 1, refreshes: 1, executions: 2 });
+    expect(policy.snapshot()).toMatchObject({ hits: 4, misses: 1, refreshes: 1, calls: 2 });
     expect(events).toEqual(['miss', 'call', 'hit', 'hit', 'hit', 'call', 'hit']);
   });
 

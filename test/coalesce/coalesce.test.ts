@@ -72,7 +72,7 @@ describe('coalesce', () => {
     runs[0]!.settle.resolve('1');
     runs[1]!.settle.resolve('2');
     await expect(Promise.all(calls)).resolves.toEqual(['1', '2']);
-    expect(policy.snapshot()).toMatchObject({ misses: 0, joins: 0, executions: 0, inflightKeys: 0 });
+    expect(policy.snapshot()).toMatchObject({ misses: 0, joins: 0, calls: 0, inflightKeys: 0 });
   });
 
   it('groups by whatever the key function returns', async () => {
@@ -366,10 +366,28 @@ describe('coalesce', () => {
         misses: 2,
         joins: 2,
         bypassed: 0,
-        executions: 2,
+        calls: 2,
         refreshes: 0,
         abandoned: 1,
       });
+    });
+
+    it('delivers one event object to onEvent and to its diagnostics channel', async () => {
+      const dc = await import('node:diagnostics_channel');
+      const policy = coalesce({ key: byKey, name: 'same' });
+      const fromStream: PolicyEvent[] = [];
+      const fromChannel: unknown[] = [];
+      const listener = (message: unknown) => fromChannel.push(message);
+      const stop = policy.onEvent((e) => fromStream.push(e));
+      dc.subscribe('breakwater:coalesce:miss', listener);
+      try {
+        await policy.execute(() => 'v', { key: 'k' });
+      } finally {
+        dc.unsubscribe('breakwater:coalesce:miss', listener);
+        stop();
+      }
+      expect(fromChannel).toEqual([{ type: 'miss', policy: 'same', kind: 'coalesce', key: 'k' }]);
+      expect(fromStream[0]).toBe(fromChannel[0]);
     });
 
     it('publishes on breakwater:coalesce:* diagnostics channels', async () => {

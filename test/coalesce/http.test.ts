@@ -92,7 +92,7 @@ describe('coalesce over real HTTP (127.0.0.1)', () => {
       misses: 10,
       joins: 990,
       inflightKeys: 0,
-      executions: 10,
+      calls: 10,
     });
   });
 

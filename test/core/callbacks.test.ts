@@ -56,7 +56,7 @@ describe('user callbacks that throw', () => {
     first.resolve('first');
     await expect(running).resolves.toBe('first');
     await expect(queued).resolves.toBe('queued');
-    expect(b.snapshot()).toMatchObject({ inflight: 0, queued: 0 });
+    expect(b.snapshot()).toMatchObject({ inflight: 0, queueSize: 0 });
     expect(errors.map((e) => e.callback)).toEqual(['bulkhead limit.onSample', 'bulkhead limit.onSample']);
   });
 
@@ -126,7 +126,7 @@ describe('user callbacks that throw', () => {
     for (const delay of [boom, () => Number.NaN]) {
       const breaker = circuitBreaker({
         window: { kind: 'consecutive', failures: 1 },
-        breakDurationMs: { delay },
+        breakBackoff: { delay },
         clock,
       });
       await breaker.executeOutcome(() => Promise.reject(new Error('down')));
@@ -139,7 +139,7 @@ describe('user callbacks that throw', () => {
     const clock = new FakeClock();
     const breaker = circuitBreaker({
       window: { kind: 'consecutive', failures: 1 },
-      breakDurationMs: { delay: () => 1e9 },
+      breakBackoff: { delay: () => 1e9 },
       maxBreakDurationMs: 60_000,
       clock,
     });

@@ -61,10 +61,10 @@ describe('execute arguments', () => {
     const running = b.execute(() => gate.promise);
     await expect(b.execute(() => 'x', { signal: 'nope' } as never)).rejects.toThrow(TypeError);
     const queued = b.execute(() => 'queued', { signal: null } as never);
-    expect(b.snapshot()).toMatchObject({ inflight: 1, queued: 1 });
+    expect(b.snapshot()).toMatchObject({ inflight: 1, queueSize: 1 });
     gate.resolve('done');
     await expect(running).resolves.toBe('done');
     await expect(queued).resolves.toBe('queued');
-    expect(b.snapshot()).toMatchObject({ inflight: 0, queued: 0 });
+    expect(b.snapshot()).toMatchObject({ inflight: 0, queueSize: 0 });
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BulkheadRejectedError, type Failure, fallback } from '../../src/index.js';
+import {
+  BulkheadRejectedError,
+  type Failure,
+  type FallbackEvent,
+  fallback,
+  type PolicyFallbackEvent,
+} from '../../src/index.js';
+import { FakeClock } from '../helpers.js';
 
 describe('fallback', () => {
   it('replaces an error with the fallback value and hands it the failure and context', async () => {
@@ -78,6 +85,29 @@ describe('fallback', () => {
     policy.onFallback((e) => events.push(e));
     const error = new Error('x');
     await policy.execute(() => Promise.reject(error));
-    expect(events).toEqual([{ policy: 'user-cache', failure: { kind: 'error', error } }]);
+    expect(events).toEqual([
+      { type: 'fallback', policy: 'user-cache', kind: 'fallback', failure: { kind: 'error', error } },
+    ]);
+  });
+
+  it('delivers the same event object to onFallback and onEvent', async () => {
+    const clock = new FakeClock();
+    const all: FallbackEvent[] = [];
+    const fallbacks: PolicyFallbackEvent[] = [];
+    const policy = fallback({ name: 'p', fallback: () => 'fb', clock });
+    policy.onEvent((e) => all.push(e));
+    policy.onFallback((e) => fallbacks.push(e));
+    await expect(policy.execute(() => Promise.reject(new Error('x')))).resolves.toBe('fb');
+    expect(all.map((e) => e.type)).toEqual(['fallback', 'call']);
+    expect(fallbacks).toHaveLength(1);
+    expect(all[0]).toBe(fallbacks[0]);
+    expect(all[1]).toEqual({
+      type: 'call',
+      policy: 'p',
+      kind: 'fallback',
+      outcome: 'success',
+      durationMs: 0,
+    });
+    expect(policy.snapshot()).toEqual({ kind: 'fallback', name: 'p', calls: 1, fallbacks: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type GiveUpEvent, hedge, pipeline, retry } from '../../src/index.js';
+import { hedge, type PolicyGiveUpEvent, pipeline, retry } from '../../src/index.js';
 import { FakeClock, flush, track, waitFor } from '../helpers.js';
 
 // Zero-delay retries hop through the event loop (setImmediate) rather than a timer, so an abort must
@@ -9,7 +9,7 @@ describe('a zero-delay endless retry inside a hedged attempt that loses', () => 
   it('stops calling once its attempt is aborted', async () => {
     const clock = new FakeClock();
     const retries = retry({ backoff: 0, maxRetries: Number.POSITIVE_INFINITY, clock });
-    const gaveUp: GiveUpEvent[] = [];
+    const gaveUp: PolicyGiveUpEvent[] = [];
     retries.onGiveUp((e) => gaveUp.push(e));
     const policy = pipeline(hedge({ delayMs: 10, maxHedges: 1, clock }), retries);
     let first: AbortSignal | undefined;

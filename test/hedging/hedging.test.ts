@@ -4,6 +4,7 @@ import {
   circuitBreaker,
   type HedgeEvent,
   hedge,
+  type PolicyHedgeEvent,
   pipeline,
   retryBudget,
   timeout,
@@ -22,7 +23,7 @@ function answer(clock: FakeClock, ctx: Context, ms: number, value: string | Erro
   });
 }
 
-describe('hedging', () => {
+describe('hedge', () => {
   it('starts another attempt after the delay; the first success wins and the loser is aborted', async () => {
     const clock = new FakeClock();
     const policy = hedge({ delayMs: 50, clock });
@@ -43,7 +44,7 @@ describe('hedging', () => {
     expect((signals[0]!.reason as DOMException).name).toBe('AbortError');
     expect(signals[1]!.aborted).toBe(false);
     expect(clock.pendingTimers).toBe(0);
-    expect(policy.snapshot()).toMatchObject({ executions: 1, hedges: 1, hedgeWins: 1 });
+    expect(policy.snapshot()).toMatchObject({ kind: 'hedge', calls: 1, hedges: 1, hedgeWins: 1 });
   });
 
   it('does not hedge a call that answers before the delay', async () => {
@@ -65,7 +66,7 @@ describe('hedging', () => {
     const clock = new FakeClock();
     const policy = hedge({ delayMs: 1_000, maxHedges: 2, clock });
     const starts: number[] = [];
-    const hedges: HedgeEvent[] = [];
+    const hedges: PolicyHedgeEvent[] = [];
     policy.onHedge((e) => hedges.push(e));
     const call = track(
       policy.execute((ctx) => {
@@ -76,7 +77,28 @@ describe('hedging', () => {
     await clock.tick(100);
     expect(starts).toEqual([0, 10, 20]);
     expect((call.error as Error).message).toBe('failed 3');
-    expect(hedges.map((h) => h.trigger)).toEqual(['failure', 'failure']);
+    expect(hedges).toEqual([
+      { type: 'hedge', policy: 'hedge', kind: 'hedge', attempt: 2, trigger: 'failure' },
+      { type: 'hedge', policy: 'hedge', kind: 'hedge', attempt: 3, trigger: 'failure' },
+    ]);
+  });
+
+  it('delivers the same event object to onHedge and onEvent', async () => {
+    const clock = new FakeClock();
+    const policy = hedge({ name: 'p', delayMs: 50, clock });
+    const all: HedgeEvent[] = [];
+    const hedges: PolicyHedgeEvent[] = [];
+    policy.onEvent((e) => all.push(e));
+    policy.onHedge((e) => hedges.push(e));
+    const call = track(
+      policy.execute((ctx) => answer(clock, ctx, ctx.attempt === 1 ? 1_000 : 20, `attempt ${ctx.attempt}`)),
+    );
+    await clock.tick(100);
+    expect(call.value).toBe('attempt 2');
+    expect(hedges).toEqual([{ type: 'hedge', policy: 'p', kind: 'hedge', attempt: 2, trigger: 'delay' }]);
+    expect(all.map((e) => e.type)).toEqual(['hedge', 'call']);
+    expect(all[0]).toBe(hedges[0]);
+    expect(all[1]).toEqual({ type: 'call', policy: 'p', kind: 'hedge', outcome: 'success', durationMs: 70 });
   });
 
   it('never runs more than maxHedges extra attempts', async () => {

@@ -10,7 +10,7 @@ function sample(startedAt: number, rttMs: number, inflight: number, dropped = fa
 const PER_SAMPLE = { windowMs: 0, windowSize: 1 };
 
 describe('gradient2Limit', () => {
-  it('grows by smoothing × queueSize while latency is flat', () => {
+  it('grows by smoothing × headroom while latency is flat', () => {
     const limit = gradient2Limit(PER_SAMPLE);
     limit.onSample(sample(0, 10, 20));
     // 0.8 × 20 + 0.2 × (20 × 1 + sqrt(20)) = 20.89
@@ -20,7 +20,7 @@ describe('gradient2Limit', () => {
   });
 
   it('shrinks by the gradient once the short rtt exceeds tolerance × the long rtt', () => {
-    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, queueSize: 0 });
+    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, headroom: 0 });
     limit.onSample(sample(0, 10, 20));
     expect(limit.limit).toBe(20);
     // long = mean(10, 20) = 15, gradient = 15 / 20: 0.8 × 20 + 0.2 × 15 = 19
@@ -29,14 +29,14 @@ describe('gradient2Limit', () => {
   });
 
   it('tolerates a short rtt up to tolerance × the long rtt', () => {
-    const limit = gradient2Limit({ ...PER_SAMPLE, queueSize: 0 });
+    const limit = gradient2Limit({ ...PER_SAMPLE, headroom: 0 });
     limit.onSample(sample(0, 10, 20));
     limit.onSample(sample(10, 20, 20)); // 1.5 × 15 / 20 > 1
     expect(limit.limit).toBe(20);
   });
 
   it('never cuts by more than half the gradient, however large the rtt', () => {
-    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, queueSize: 0 });
+    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, headroom: 0 });
     for (let t = 0; t < 10; t++) limit.onSample(sample(t * 10, 10, 20));
     limit.onSample(sample(100, 100_000, 20));
     // gradient clamped to 0.5: 0.8 × 20 + 0.2 × 10 = 18
@@ -44,7 +44,7 @@ describe('gradient2Limit', () => {
   });
 
   it('adds headroom only while the gradient is 1', () => {
-    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, queueSize: 20 });
+    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, headroom: 20 });
     limit.onSample(sample(0, 10, 20)); // 0.8 × 20 + 0.2 × 40 = 24
     expect(limit.limit).toBe(24);
     // gradient 10.5 / 11: 0.8 × 24 + 0.2 × 24 × 0.9545 = 23.8, not 27.8 with headroom
@@ -53,14 +53,14 @@ describe('gradient2Limit', () => {
   });
 
   it('takes the steepest gradient for a window with a drop', () => {
-    const limit = gradient2Limit({ ...PER_SAMPLE, queueSize: 0 });
+    const limit = gradient2Limit({ ...PER_SAMPLE, headroom: 0 });
     limit.onSample(sample(0, 10, 20));
     limit.onSample(sample(10, 10, 20, true)); // 0.8 × 20 + 0.2 × 10
     expect(limit.limit).toBe(18);
   });
 
   it('does not grow while fewer than half the permits are in use, but may still shrink', () => {
-    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, queueSize: 4 });
+    const limit = gradient2Limit({ ...PER_SAMPLE, tolerance: 1, headroom: 4 });
     limit.onSample(sample(0, 10, 9));
     expect(limit.limit).toBe(20);
     limit.onSample(sample(10, 20, 9));

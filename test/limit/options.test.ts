@@ -47,8 +47,8 @@ describe('adaptive limit options', () => {
     ['gradient2Limit.longWindow', () => gradient2Limit({ longWindow: 1.5 }), RangeError],
     ['gradient2Limit.windowMs', () => gradient2Limit({ windowMs: -1 }), RangeError],
     ['gradient2Limit.windowSize', () => gradient2Limit({ windowSize: 0 }), RangeError],
-    ['gradient2Limit.queueSize', () => gradient2Limit({ queueSize: -1 }), RangeError],
-    ['gradient2Limit.queueSize', () => gradient2Limit({ queueSize: null as never }), TypeError],
+    ['gradient2Limit.headroom', () => gradient2Limit({ headroom: -1 }), RangeError],
+    ['gradient2Limit.headroom', () => gradient2Limit({ headroom: null as never }), TypeError],
     ['gradient2Limit.initialLimit', () => gradient2Limit({ initialLimit: -3 }), RangeError],
     ['gradient2Limit.shortWindow', () => gradient2Limit({ shortWindow: 10 } as never), TypeError],
   ])('%s is checked', (option, build, kind) => {
@@ -110,8 +110,8 @@ describe('adaptive limit options', () => {
       windowMs: 1000,
       windowSize: 10,
     });
-    expect(options.queueSize(16)).toBe(4);
-    expect(gradient2Limit({ queueSize: 3 }).options.queueSize(100)).toBe(3);
+    expect(options.headroom(16)).toBe(4);
+    expect(gradient2Limit({ headroom: 3 }).options.headroom(100)).toBe(3);
     expect(Object.isFrozen(options)).toBe(true);
   });
 

@@ -30,7 +30,12 @@ describe('policy registry removals', () => {
 
     expect(registry.remove(policy)).toBe(true);
     expect(seen).toEqual([{ name: 'gone', forwarding: false, listed: false }]);
-    events.emit({ type: 'fallback', policy: 'gone', kind: 'timeout' });
+    events.emit({
+      type: 'fallback',
+      policy: 'gone',
+      kind: 'fallback',
+      failure: { kind: 'error', error: new Error('x') },
+    });
     expect(forwarded).toEqual([]);
 
     // Nothing left the registry: a second remove, or another policy under a registered name.

@@ -5,6 +5,7 @@ import {
   type Clock,
   circuitBreaker,
   fallback,
+  hedge,
   type PolicyEvent,
   pipeline,
   policyRegistry,
@@ -79,20 +80,26 @@ describe('uniform policy events', () => {
     const breaker = circuitBreaker({ name: 'dc', window: { kind: 'consecutive', failures: 1 }, clock });
     const seen: unknown[] = [];
     const onState = (message: unknown) => seen.push(message);
-    diagnosticsChannel.subscribe('breakwater:circuit-breaker:state', onState);
+    diagnosticsChannel.subscribe('breakwater:circuitBreaker:state', onState);
     try {
       await breaker.executeOutcome(() => Promise.reject(new Error('x')));
     } finally {
-      diagnosticsChannel.unsubscribe('breakwater:circuit-breaker:state', onState);
+      diagnosticsChannel.unsubscribe('breakwater:circuitBreaker:state', onState);
     }
     expect(seen).toEqual([
       {
         type: 'state',
         policy: 'dc',
-        kind: 'circuit-breaker',
+        kind: 'circuitBreaker',
         from: 'closed',
         to: 'open',
         reason: 'consecutive-failures',
+        at: 0,
+        breakMs: 10_000,
+        calls: 1,
+        failureRate: 1,
+        slowCallRate: 0,
+        lastFailure: expect.objectContaining({ message: 'x' }),
       },
     ]);
   });
@@ -109,6 +116,41 @@ describe('uniform policy events', () => {
     expect(clock.reads()).toBeGreaterThan(before);
     expect(events).toHaveLength(1);
   });
+
+  it('measures nothing when nobody listens: retry, fallback and hedge read no clock for a success', async () => {
+    const clock = countingClock();
+    const policy = pipeline(
+      fallback({ fallback: () => 0, clock }),
+      retry({ backoff: 0, clock }),
+      hedge({ delayMs: 1_000, clock }),
+    );
+    const before = clock.reads();
+    for (let i = 0; i < 100; i++) await policy.execute(() => i);
+    expect(clock.reads()).toBe(before);
+    const events: PolicyEvent[] = [];
+    (policy.policies[1] as ReturnType<typeof retry>).onEvent((e) => events.push(e));
+    await policy.execute(() => 1);
+    expect(clock.reads()).toBeGreaterThan(before);
+    expect(events.map((e) => `${e.kind}:${e.type}`)).toEqual(['retry:call']);
+  });
+
+  it('publishes retry events on breakwater:retry:<type>, the same objects onEvent gets', async () => {
+    const clock = new FakeClock();
+    const r = retry({ name: 'dcr', maxRetries: 1, backoff: 0, clock });
+    const all: PolicyEvent[] = [];
+    r.onEvent((e) => all.push(e));
+    const seen: unknown[] = [];
+    const onRetry = (message: unknown) => seen.push(message);
+    diagnosticsChannel.subscribe('breakwater:retry:retry', onRetry);
+    try {
+      await r.executeOutcome(() => Promise.reject(new Error('x')));
+    } finally {
+      diagnosticsChannel.unsubscribe('breakwater:retry:retry', onRetry);
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBe(all[0]);
+    expect(seen[0]).toMatchObject({ type: 'retry', policy: 'dcr', kind: 'retry', attempt: 1, delayMs: 0 });
+  });
 });
 
 describe('policy registry', () => {
@@ -122,7 +164,7 @@ describe('policy registry', () => {
     registry.add(users, bulkhead({ name: 'db', limit: 3, clock }));
     expect(registry.policies.map((p) => p.name)).toEqual(['users-retry', 'users-cb', 'db']);
     const snapshots = registry.snapshots();
-    expect(snapshots['users-cb']).toMatchObject({ kind: 'circuit-breaker', state: 'closed' });
+    expect(snapshots['users-cb']).toMatchObject({ kind: 'circuitBreaker', state: 'closed' });
     expect(snapshots.db).toMatchObject({ kind: 'bulkhead', limit: 3, inflight: 0 });
     expect(() => registry.add(bulkhead({ name: 'db', limit: 1 }))).toThrow(TypeError);
     expect(registry.remove(registry.get('db')!)).toBe(true);

@@ -49,7 +49,7 @@ describe('rateLimiter options', () => {
 
   it('has finite defaults: a one-second burst, no waiting, unkeyed', () => {
     expect(rateLimiter(50).options).toMatchObject({
-      name: 'rate-limiter',
+      name: 'rateLimiter',
       algorithm: 'token-bucket',
       ratePerSecond: 50,
       permitIntervalMs: 20,

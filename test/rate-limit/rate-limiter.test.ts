@@ -14,7 +14,8 @@ import {
   RejectedError,
   timeout,
 } from '../../src/index.js';
-import { type RateLimitRejectEvent, rateLimiter } from '../../src/rate-limit/index.js';
+import type { PolicyRejectEvent } from '../../src/metrics/events.js';
+import { rateLimiter } from '../../src/rate-limit/index.js';
 import { abortListeners, FakeClock, track } from '../helpers.js';
 
 describe('rateLimiter (token bucket)', () => {
@@ -238,12 +239,12 @@ describe('rateLimiter events and snapshot', () => {
     const clock = new FakeClock();
     const rl = rateLimiter({ name: 'rl', ratePerSecond: 10, burst: 1, maxWaitMs: 100, keyed: true, clock });
     const events: PolicyEvent[] = [];
-    const rejects: RateLimitRejectEvent[] = [];
+    const rejects: PolicyRejectEvent[] = [];
     const published: unknown[] = [];
     const onPublish = (message: unknown) => published.push(message);
     const stop = rl.onEvent((e) => events.push(e));
     rl.onReject((e) => rejects.push(e));
-    diagnosticsChannel.subscribe('breakwater:rate-limiter:reject', onPublish);
+    diagnosticsChannel.subscribe('breakwater:rateLimiter:reject', onPublish);
     try {
       await rl.execute(() => clock.advance(7), { key: 'k' });
       const waited = rl.execute(() => 'w', { key: 'k' });
@@ -251,18 +252,43 @@ describe('rateLimiter events and snapshot', () => {
       await clock.tick(100);
       await waited;
     } finally {
-      diagnosticsChannel.unsubscribe('breakwater:rate-limiter:reject', onPublish);
+      diagnosticsChannel.unsubscribe('breakwater:rateLimiter:reject', onPublish);
       stop();
     }
-    const base = { policy: 'rl', kind: 'rate-limiter' };
+    const base = { policy: 'rl', kind: 'rateLimiter' };
     expect(events).toEqual([
       { ...base, type: 'call', outcome: 'success', durationMs: 7 },
-      { ...base, type: 'reject', reason: 'rate-limited', retryAfterMs: expect.closeTo(193, 9) },
+      { ...base, type: 'reject', reason: 'rate-limited', retryAfterMs: expect.closeTo(193, 9), key: 'k' },
       { ...base, type: 'queue-wait', waitedMs: expect.closeTo(93, 9) },
       { ...base, type: 'call', outcome: 'success', durationMs: 0 },
     ]);
-    expect(rejects).toEqual([{ policy: 'rl', key: 'k', retryAfterMs: expect.closeTo(193, 9) }]);
-    expect(published).toEqual([events[1]]);
+    expect(rejects).toHaveLength(1);
+    // One event object, delivered to the typed view, to onEvent and to the channel.
+    expect(rejects[0]).toBe(events[1]);
+    expect(published[0]).toBe(events[1]);
+  });
+
+  it('reports an unkeyed rejection with key undefined, to its listeners only while they listen', async () => {
+    const clock = new FakeClock();
+    const rl = rateLimiter({ name: 'u', ratePerSecond: 1, burst: 1, clock });
+    const rejects: PolicyRejectEvent[] = [];
+    await rl.execute(() => 1);
+    expect((await rl.executeOutcome(() => 2)).ok).toBe(false);
+    const stop = rl.onReject((e) => rejects.push(e));
+    expect(rl.tryAcquire()).toBeInstanceOf(RateLimitedError);
+    stop();
+    expect(rl.tryAcquire()).toBeInstanceOf(RateLimitedError);
+    expect(rejects).toEqual([
+      {
+        type: 'reject',
+        policy: 'u',
+        kind: 'rateLimiter',
+        reason: 'rate-limited',
+        retryAfterMs: 1_000,
+        key: undefined,
+      },
+    ]);
+    expect(rl.snapshot().rejected).toBe(3);
   });
 
   it('reports a call whose caller aborted as ignored and a failed one as failure', async () => {
@@ -284,7 +310,7 @@ describe('rateLimiter events and snapshot', () => {
     const clock = new FakeClock();
     const rl = rateLimiter({ name: 'snap', ratePerSecond: 4, burst: 2, maxWaitMs: 1_000, clock });
     expect(rl.snapshot()).toEqual({
-      kind: 'rate-limiter',
+      kind: 'rateLimiter',
       name: 'snap',
       algorithm: 'token-bucket',
       ratePerSecond: 4,

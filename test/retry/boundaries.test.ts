@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exponential, type GiveUpEvent, pipeline, retry, timeout } from '../../src/index.js';
+import { exponential, type PolicyGiveUpEvent, pipeline, retry, timeout } from '../../src/index.js';
 import { FakeClock, track } from '../helpers.js';
 
 /** A task that records when it was called and fails with `error`. */
@@ -36,7 +36,7 @@ describe('Retry-After at the maxDelayMs cap', () => {
   const run = async (retryAfterMs: number) => {
     const clock = new FakeClock();
     const policy = retry({ maxRetries: 1, backoff: 0, maxDelayMs: 1_000, clock });
-    const gaveUp: GiveUpEvent[] = [];
+    const gaveUp: PolicyGiveUpEvent[] = [];
     policy.onGiveUp((e) => gaveUp.push(e));
     const task = failingWith(Object.assign(new Error('429'), { retryAfterMs }));
     const call = track(policy.execute(task.fn(clock)));
@@ -59,7 +59,7 @@ describe('a retry whose next attempt would start exactly at the enclosing deadli
   const run = async (backoffMs: number) => {
     const clock = new FakeClock();
     const policy = retry({ maxRetries: 1, backoff: backoffMs, clock });
-    const gaveUp: GiveUpEvent[] = [];
+    const gaveUp: PolicyGiveUpEvent[] = [];
     policy.onGiveUp((e) => gaveUp.push(e));
     const task = failingWith(new Error('down'));
     const call = track(
@@ -83,7 +83,7 @@ describe('a retry whose next attempt would start exactly maxElapsedMs after the 
   const run = async (backoffMs: number) => {
     const clock = new FakeClock();
     const policy = retry({ maxRetries: 1, backoff: backoffMs, maxElapsedMs: 100, clock });
-    const gaveUp: GiveUpEvent[] = [];
+    const gaveUp: PolicyGiveUpEvent[] = [];
     policy.onGiveUp((e) => gaveUp.push(e));
     const task = failingWith(new Error('down'));
     const call = track(policy.execute(task.fn(clock)));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type GiveUpEvent, pipeline, retry, retryBudget, tokenBudget } from '../../src/index.js';
+import { type PolicyGiveUpEvent, pipeline, retry, retryBudget, tokenBudget } from '../../src/index.js';
 import { FakeClock } from '../helpers.js';
 
 describe('retry budgets', () => {
@@ -49,7 +49,7 @@ describe('retry budgets', () => {
     const a = retry({ maxRetries: 3, backoff: 0, budget, clock });
     const b = retry({ maxRetries: 5, backoff: 0, budget, clock });
     const reasons = new Map<string, number>();
-    const count = (e: GiveUpEvent) => reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+    const count = (e: PolicyGiveUpEvent) => reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
     a.onGiveUp(count);
     b.onGiveUp(count);
     let downstreamCalls = 0;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type GiveUpEvent, pipeline, retry, TimeoutError, timeout } from '../../src/index.js';
+import { type PolicyGiveUpEvent, pipeline, retry, TimeoutError, timeout } from '../../src/index.js';
 import { FakeClock, track } from '../helpers.js';
 
 describe('an attempt that fails because an enclosing timeout aborted it', () => {
   it('is not retried: retry gives up with reason aborted', async () => {
     const clock = new FakeClock();
     const retries = retry({ backoff: 0, maxRetries: 3, clock });
-    const gaveUp: GiveUpEvent[] = [];
+    const gaveUp: PolicyGiveUpEvent[] = [];
     retries.onGiveUp((e) => gaveUp.push(e));
     let calls = 0;
     const call = track(

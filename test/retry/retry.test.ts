@@ -5,7 +5,8 @@ import {
   bulkhead,
   circuitBreaker,
   constant,
-  type GiveUpEvent,
+  type PolicyGiveUpEvent,
+  type PolicyRetryEvent,
   pipeline,
   RateLimitedError,
   type RetryEvent,
@@ -97,8 +98,8 @@ describe('retry', () => {
   it('emits onRetry before each delay and onGiveUp once with the reason', async () => {
     const clock = new FakeClock();
     const policy = retry({ maxRetries: 2, backoff: 7, clock });
-    const retries: RetryEvent[] = [];
-    const giveUps: GiveUpEvent[] = [];
+    const retries: PolicyRetryEvent[] = [];
+    const giveUps: PolicyGiveUpEvent[] = [];
     policy.onRetry((e) => retries.push(e));
     policy.onGiveUp((e) => giveUps.push(e));
     const error = new Error('x');
@@ -108,14 +109,59 @@ describe('retry', () => {
       }),
     );
     await clock.tick(100);
-    expect(retries.map((e) => [e.attempt, e.delayMs])).toEqual([
-      [1, 7],
-      [2, 7],
+    expect(retries).toEqual([
+      {
+        type: 'retry',
+        policy: 'retry',
+        kind: 'retry',
+        attempt: 1,
+        delayMs: 7,
+        failure: { kind: 'error', error },
+      },
+      {
+        type: 'retry',
+        policy: 'retry',
+        kind: 'retry',
+        attempt: 2,
+        delayMs: 7,
+        failure: { kind: 'error', error },
+      },
     ]);
-    expect(retries[0]!.failure).toEqual({ kind: 'error', error });
     expect(giveUps).toEqual([
-      { policy: 'retry', attempts: 3, reason: 'max-attempts', failure: { kind: 'error', error } },
+      {
+        type: 'give-up',
+        policy: 'retry',
+        kind: 'retry',
+        attempts: 3,
+        reason: 'max-attempts',
+        failure: { kind: 'error', error },
+      },
     ]);
+  });
+
+  it('delivers the same event object to onRetry, onGiveUp and onEvent', async () => {
+    const clock = new FakeClock();
+    const policy = retry({ name: 'p', maxRetries: 1, backoff: 5, clock });
+    const all: RetryEvent[] = [];
+    const retries: PolicyRetryEvent[] = [];
+    const giveUps: PolicyGiveUpEvent[] = [];
+    policy.onEvent((e) => all.push(e));
+    policy.onRetry((e) => retries.push(e));
+    policy.onGiveUp((e) => giveUps.push(e));
+    const error = new Error('x');
+    track(
+      policy.execute(() => {
+        throw error;
+      }),
+    );
+    await clock.tick(100);
+    expect(all.map((e) => e.type)).toEqual(['retry', 'give-up', 'call']);
+    expect(retries).toHaveLength(1);
+    expect(giveUps).toHaveLength(1);
+    expect(all[0]).toBe(retries[0]);
+    expect(all[1]).toBe(giveUps[0]);
+    expect(all[2]).toEqual({ type: 'call', policy: 'p', kind: 'retry', outcome: 'failure', durationMs: 5 });
+    expect(policy.snapshot()).toMatchObject({ kind: 'retry', calls: 1, retries: 1, giveUps: 1 });
   });
 
   it('retries only the errors it handles', async () => {

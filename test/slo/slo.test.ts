@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type SloAlertEvent, slo } from '../../src/index.js';
+import { type PolicyEvent, type PolicySloEvent, slo } from '../../src/index.js';
 import { FakeClock } from '../helpers.js';
 
 const MIN = 60_000;
@@ -38,8 +38,9 @@ describe('SLO tracking', () => {
 
   it('starts and ends multiwindow burn-rate alerts', () => {
     const clock = new FakeClock();
-    const events: SloAlertEvent[] = [];
+    const events: PolicySloEvent[] = [];
     const s = slo({
+      name: 'checkout',
       availability: 0.999,
       resolutionMs: MIN,
       alerts: [{ longWindowMs: HOUR, shortWindowMs: 5 * MIN, burnRate: 14.4, severity: 'page' }],
@@ -56,15 +57,77 @@ describe('SLO tracking', () => {
       clock.advance(1_000);
       s.record(t % 20_000 === 0 ? 'failure' : 'success', 10);
     }
-    expect(events.map((e) => `${e.alert} ${e.state}`)).toEqual(['1h/5m start']);
+    expect(events.map((e) => `${e.rule} ${e.state}`)).toEqual(['1h/5m start']);
+    expect(events[0]).toEqual({
+      type: 'slo',
+      policy: 'checkout',
+      kind: 'slo',
+      objective: 'availability',
+      rule: '1h/5m',
+      severity: 'page',
+      state: 'start',
+      longBurnRate: expect.any(Number),
+      shortBurnRate: expect.any(Number),
+    });
     expect(s.snapshot().objectives[0]!.alerts[0]).toMatchObject({ firing: true });
     // Healthy again: the short window clears first and ends the alert.
     for (let t = 0; t < 10 * MIN; t += 1_000) {
       clock.advance(1_000);
       s.record('success', 10);
     }
-    expect(events.map((e) => `${e.alert} ${e.state}`)).toEqual(['1h/5m start', '1h/5m end']);
+    expect(events.map((e) => `${e.rule} ${e.state}`)).toEqual(['1h/5m start', '1h/5m end']);
     expect(events[0]!.longBurnRate).toBeGreaterThan(14.4);
+    expect(events[0]!.shortBurnRate).toBeGreaterThan(14.4);
+    expect(events[1]!.shortBurnRate).toBeLessThan(14.4);
+  });
+
+  it('delivers one event object to onAlert and onEvent', () => {
+    const clock = new FakeClock();
+    const s = slo({
+      name: 'same',
+      availability: 0.9,
+      resolutionMs: MIN,
+      alerts: [{ longWindowMs: 10 * MIN, shortWindowMs: MIN, burnRate: 2, severity: 'ticket' }],
+      clock,
+    });
+    const alerts: PolicySloEvent[] = [];
+    const all: PolicyEvent[] = [];
+    s.onAlert((e) => alerts.push(e));
+    s.onEvent((e) => all.push(e));
+    // Every call fails: a burn rate of 10 over both windows, judged when the next bucket starts.
+    s.record('failure', 1);
+    clock.advance(MIN);
+    s.record('failure', 1);
+    expect(alerts).toEqual([
+      {
+        type: 'slo',
+        policy: 'same',
+        kind: 'slo',
+        objective: 'availability',
+        rule: '10m/1m',
+        severity: 'ticket',
+        state: 'start',
+        longBurnRate: expect.closeTo(10, 9),
+        shortBurnRate: expect.closeTo(10, 9),
+      },
+    ]);
+    expect(all).toHaveLength(1);
+    expect(all[0]).toBe(alerts[0]);
+  });
+
+  it('reports a call event per execution, with its outcome and duration', async () => {
+    const clock = new FakeClock();
+    const s = slo({ name: 'calls', availability: 0.9, clock });
+    const events: PolicyEvent[] = [];
+    s.onEvent((e) => events.push(e));
+    await s.execute(async () => {
+      clock.advance(12);
+    });
+    await s.executeOutcome(() => Promise.reject(new Error('down')));
+    expect(events).toEqual([
+      { type: 'call', policy: 'calls', kind: 'slo', outcome: 'success', durationMs: 12 },
+      { type: 'call', policy: 'calls', kind: 'slo', outcome: 'failure', durationMs: 0 },
+    ]);
   });
 
   it('scales the default alerts with a shorter SLO window', () => {

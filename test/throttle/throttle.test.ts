@@ -10,6 +10,7 @@ import {
   TimeoutError,
   timeout,
 } from '../../src/index.js';
+import type { PolicyRejectEvent } from '../../src/metrics/events.js';
 import { adaptiveThrottle, BW_ERR_THROTTLED, ThrottledError } from '../../src/throttle/index.js';
 import { deferred, FakeClock } from '../helpers.js';
 
@@ -208,11 +209,33 @@ describe('adaptiveThrottle', () => {
     }); // draw 1: sent
     await t.executeOutcome(() => 'x'); // draw 0: throttled
     stop();
-    const base = { policy: 'thr', kind: 'throttle' };
+    const base = { policy: 'thr', kind: 'adaptiveThrottle' };
     expect(events).toEqual([
       { ...base, type: 'call', outcome: 'success', durationMs: 5 },
-      { ...base, type: 'reject', reason: 'throttled', retryAfterMs: undefined },
+      { ...base, type: 'reject', reason: 'throttled', retryAfterMs: undefined, probability: 0.25 },
     ]);
+  });
+
+  it('delivers the same reject event to onReject and to onEvent', async () => {
+    const t = adaptiveThrottle({ name: 'thr', clock: new FakeClock(), random: replay(0, 0) });
+    await t.executeOutcome(overloaded); // p was 0: sent, rejected by the backend
+    const all: PolicyEvent[] = [];
+    const rejects: PolicyRejectEvent[] = [];
+    t.onEvent((e) => all.push(e));
+    t.onReject((e) => rejects.push(e));
+    await t.executeOutcome(() => 'x'); // p = 1/2, draw 0: throttled
+    expect(rejects).toEqual([
+      {
+        type: 'reject',
+        policy: 'thr',
+        kind: 'adaptiveThrottle',
+        reason: 'throttled',
+        retryAfterMs: undefined,
+        probability: 0.5,
+      },
+    ]);
+    expect(rejects[0]).toBe(all[0]);
+    expect(all).toHaveLength(1);
   });
 
   it('offers permits for integrations: success, failure (classified) or release', () => {
@@ -252,7 +275,7 @@ describe('adaptiveThrottle', () => {
     });
     await t.executeOutcome(overloaded);
     expect(t.snapshot()).toEqual({
-      kind: 'throttle',
+      kind: 'adaptiveThrottle',
       name: 's',
       k: 1.5,
       windowMs: 60_000,

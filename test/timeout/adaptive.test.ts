@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { adaptiveTimeout, pipeline, retry, TimeoutError, timeout } from '../../src/index.js';
+import {
+  adaptiveTimeout,
+  type PolicyTimeoutEvent,
+  pipeline,
+  retry,
+  TimeoutError,
+  type TimeoutEvent,
+  timeout,
+} from '../../src/index.js';
 import { FakeClock, track } from '../helpers.js';
 
 /** Runs n sequential calls through the policy, each taking `latency(i)` ms on the fake clock. */
@@ -20,6 +28,30 @@ async function drive(
 }
 
 describe('adaptive timeout', () => {
+  it('is of kind adaptiveTimeout: policy, snapshot and events', async () => {
+    const clock = new FakeClock();
+    const policy = adaptiveTimeout({ name: 'a', warmupMs: 50, clock });
+    const all: TimeoutEvent[] = [];
+    const timeouts: PolicyTimeoutEvent[] = [];
+    policy.onEvent((e) => all.push(e));
+    policy.onTimeout((e) => timeouts.push(e));
+    const call = track(policy.executeOutcome(() => new Promise(() => {})));
+    await clock.tick(50);
+    expect(call.settled).toBe(true);
+    expect(policy.kind).toBe('adaptiveTimeout');
+    expect(policy.snapshot()).toMatchObject({ kind: 'adaptiveTimeout', name: 'a', calls: 1, timeouts: 1 });
+    expect(timeouts).toEqual([{ type: 'timeout', policy: 'a', kind: 'adaptiveTimeout', timeoutMs: 50 }]);
+    expect(all[0]).toBe(timeouts[0]);
+    expect(all[1]).toEqual({
+      type: 'call',
+      policy: 'a',
+      kind: 'adaptiveTimeout',
+      outcome: 'failure',
+      durationMs: 50,
+    });
+    expect(timeout(10).kind).toBe('timeout');
+  });
+
   it('uses the warm-up value until it has enough samples', async () => {
     const clock = new FakeClock();
     const policy = adaptiveTimeout({ warmupMs: 800, minSamples: 20, clock });

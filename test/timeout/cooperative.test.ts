@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TimeoutError, timeout } from '../../src/index.js';
+import { type PolicyTimeoutEvent, TimeoutError, type TimeoutEvent, timeout } from '../../src/index.js';
 import { abortListeners, deferred, FakeClock, track } from '../helpers.js';
 
 describe('cooperative timeout', () => {
@@ -122,8 +122,40 @@ describe('cooperative timeout', () => {
     const work = deferred();
     track(policy.execute(() => work.promise));
     await clock.tick(100);
-    expect(events).toEqual([{ policy: 'timeout', durationMs: 100 }]);
+    expect(events).toEqual([{ type: 'timeout', policy: 'timeout', kind: 'timeout', timeoutMs: 100 }]);
     work.resolve(1);
+  });
+
+  it('delivers the same event object to onTimeout and onEvent, at the deadline for onEvent alone too', async () => {
+    const clock = new FakeClock();
+    const policy = timeout({ name: 'p', durationMs: 100, strategy: 'cooperative', clock });
+    const all: TimeoutEvent[] = [];
+    policy.onEvent((e) => all.push(e));
+    const work = deferred();
+    const call = track(policy.execute(() => work.promise));
+    await clock.tick(100);
+    expect(all).toEqual([{ type: 'timeout', policy: 'p', kind: 'timeout', timeoutMs: 100 }]);
+    work.reject(new Error('late'));
+    await clock.tick(0);
+    expect(call.error).toBeInstanceOf(TimeoutError);
+    expect(all.map((e) => e.type)).toEqual(['timeout', 'call']);
+    expect(all[1]).toEqual({
+      type: 'call',
+      policy: 'p',
+      kind: 'timeout',
+      outcome: 'failure',
+      durationMs: 100,
+    });
+
+    const timeouts: PolicyTimeoutEvent[] = [];
+    policy.onTimeout((e) => timeouts.push(e));
+    const again = deferred();
+    track(policy.execute(() => again.promise));
+    await clock.tick(100);
+    expect(timeouts).toHaveLength(1);
+    expect(all[2]).toBe(timeouts[0]);
+    again.resolve(1);
+    expect(policy.snapshot()).toMatchObject({ kind: 'timeout', calls: 2, timeouts: 2 });
   });
 
   it('aborts at once when the signal is first read after the deadline', async () => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalid } from '../../core/options.js';
+import { invalid } from '../../extend.js';
 import type { Dashboard } from './index.js';
 
 // The few Fastify members the plugin uses, typed structurally: the declarations of breakwater/dashboard

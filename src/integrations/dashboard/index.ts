@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TimerHandle } from '../../core/clock.js';
-import { checkRegistry } from '../../metrics/exporter-support.js';
+import type { TimerHandle } from '../../extend.js';
 import type { PolicyRegistry } from '../../metrics/registry.js';
+import { checkRegistry } from '../exporter-support.js';
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from './options.js';
 import { CONTENT_SECURITY_POLICY, renderPage } from './page.js';
 import { type DashboardFrame, Sampler } from './sampler.js';

@@ -1,6 +1,5 @@
-import type { Clock } from '../../core/clock.js';
-import { resolveClock } from '../../core/common-options.js';
-import { checkKeys, invalid, number, string } from '../../core/options.js';
+import type { Clock } from '../../extend.js';
+import { checkKeys, invalid, number, resolveClock, string } from '../../extend.js';
 
 export interface DashboardOptions {
   /**

@@ -64,7 +64,7 @@ const SCRIPT = `
   var history = new Map();
   var status = document.getElementById('status');
   var sections = {
-    'circuit-breaker': document.getElementById('breakers'),
+    'circuitBreaker': document.getElementById('breakers'),
     bulkhead: document.getElementById('bulkheads'),
     slo: document.getElementById('slos'),
     other: document.getElementById('others'),
@@ -107,7 +107,7 @@ const SCRIPT = `
   }
 
   function build(p) {
-    var kind = p.kind === 'circuit-breaker' || p.kind === 'bulkhead' || p.kind === 'slo' ? p.kind : 'other';
+    var kind = p.kind === 'circuitBreaker' || p.kind === 'bulkhead' || p.kind === 'slo' ? p.kind : 'other';
     var root = el('div', 'card');
     root.setAttribute('data-policy', p.name);
     root.setAttribute('data-kind', p.kind);
@@ -115,7 +115,7 @@ const SCRIPT = `
     el('span', 'name', top, p.name).title = p.name;
     el('span', 'kind', top, p.kind);
     var card = { root: root, fields: {}, kind: kind };
-    if (kind === 'circuit-breaker') {
+    if (kind === 'circuitBreaker') {
       var badge = el('span', 'badge', top, '-');
       badge.setAttribute('data-field', 'state');
       card.badge = badge;
@@ -142,11 +142,11 @@ const SCRIPT = `
     field(counts, 'ok', 'success');
     field(counts, 'failed', 'failure');
     field(counts, 'rejected', 'rejected');
-    if (p.kind === 'timeout') field(counts, 'timeouts', 'timeouts');
+    if (p.kind === 'timeout' || p.kind === 'adaptiveTimeout') field(counts, 'timeouts', 'timeouts');
     if (p.kind === 'retry') field(counts, 'retries', 'retries');
     if (p.kind === 'fallback') field(counts, 'fallbacks', 'fallbacks');
     field(counts, 'ignored', 'ignored');
-    if (kind === 'circuit-breaker') {
+    if (kind === 'circuitBreaker') {
       var w = el('div', 'line', root);
       field(w, 'breaker window: calls', 'windowCalls');
       el('span', '', w, ' · ');
@@ -262,7 +262,7 @@ const SCRIPT = `
       set(card, 'p999', ms(l.p999));
       set(card, 'max', ms(l.max));
       spark(card, key, p.ratePerSec || 0);
-      if (card.kind === 'circuit-breaker') {
+      if (card.kind === 'circuitBreaker') {
         set(card, 'state', s.state || '-');
         card.root.setAttribute('data-state', s.state || '');
         card.badge.setAttribute('data-state', s.state || '');
@@ -278,7 +278,7 @@ const SCRIPT = `
       if (card.kind === 'bulkhead') {
         set(card, 'inflight', count(s.inflight));
         set(card, 'limit', count(s.limit));
-        set(card, 'queued', count(s.queued));
+        set(card, 'queued', count(s.queueSize));
         set(card, 'queueCapacity', count(s.queueCapacity));
         set(card, 'admitted', count(s.admitted));
         set(card, 'rejectedTotal', count(s.rejected));

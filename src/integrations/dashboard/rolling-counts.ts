@@ -1,4 +1,4 @@
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../extend.js';
 
 /**
  * A few counters over the last `windowMs`, in `slots` slots of clock time, rotated lazily like

@@ -1,5 +1,4 @@
-import type { Clock } from '../../core/clock.js';
-import type { Disposer } from '../../core/events.js';
+import type { Clock, Disposer } from '../../extend.js';
 import type { PolicyEvent, PolicyKind } from '../../metrics/events.js';
 import { RollingHistogram } from '../../metrics/histogram.js';
 import type { SnapshotBase } from '../../metrics/observable.js';

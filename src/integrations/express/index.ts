@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Context } from '../../core/context.js';
-import { func } from '../../core/options.js';
+import type { Context } from '../../extend.js';
+import { func } from '../../extend.js';
 import type { Pipeline } from '../../pipeline.js';
 import {
   type Answer,

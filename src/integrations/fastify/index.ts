@@ -6,8 +6,8 @@ import type {
   HookHandlerDoneFunction,
   RouteOptions,
 } from 'fastify';
-import type { Context } from '../../core/context.js';
-import { checkKeys, func, invalid } from '../../core/options.js';
+import type { Context } from '../../extend.js';
+import { checkKeys, func, invalid } from '../../extend.js';
 import type { Pipeline } from '../../pipeline.js';
 import {
   type Answer,

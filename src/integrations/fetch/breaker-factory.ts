@@ -1,9 +1,9 @@
 import {
-  type CircuitBreaker,
   type CircuitBreakerOptions,
+  type CircuitBreakerPolicy,
   circuitBreaker,
 } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../extend.js';
 import { buildBreaker } from '../policy-options.js';
 
 /**
@@ -15,8 +15,8 @@ export function breakerFactory(
   path: string,
   name: string,
   clock: Clock,
-  value: CircuitBreakerOptions | ((key: string) => CircuitBreaker),
-): (key: string) => CircuitBreaker {
+  value: CircuitBreakerOptions | ((key: string) => CircuitBreakerPolicy),
+): (key: string) => CircuitBreakerPolicy {
   if (typeof value === 'function') return value;
   // A copy: replacing an option of the user's object later cannot undo the validation.
   const given: CircuitBreakerOptions = { ...value };

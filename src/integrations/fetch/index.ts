@@ -1,9 +1,6 @@
-import type { Context, Scope } from '../../core/context.js';
-import { RejectedError, TimeoutError } from '../../core/errors.js';
-import type { Failure } from '../../core/failure.js';
-import type { Outcome } from '../../core/outcome.js';
-import type { Policy } from '../../core/policy.js';
-import { guarded, isFiniteNumber, isString } from '../../core/report.js';
+import type { Context, Failure, Outcome, Policy, Scope } from '../../extend.js';
+import { guarded, isFiniteNumber, isString } from '../../extend.js';
+import { RejectedError, TimeoutError } from '../../index.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { retry as createRetry, type RetryOptions, type RetryPolicy } from '../../retry/index.js';
 import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';

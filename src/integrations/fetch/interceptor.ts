@@ -1,9 +1,20 @@
-import type { CircuitBreaker, CircuitBreakerOptions, CircuitPermit } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import { resolveClock, resolveName } from '../../core/common-options.js';
-import { BrokenCircuitError } from '../../core/errors.js';
-import { checkKeys, func, invalid, number } from '../../core/options.js';
-import { guarded, isFiniteNumber } from '../../core/report.js';
+import type {
+  CircuitBreakerOptions,
+  CircuitBreakerPolicy,
+  CircuitPermit,
+} from '../../circuit-breaker/index.js';
+import type { Clock } from '../../extend.js';
+import {
+  checkKeys,
+  func,
+  guarded,
+  invalid,
+  isFiniteNumber,
+  number,
+  resolveClock,
+  resolveName,
+} from '../../extend.js';
+import { BrokenCircuitError } from '../../index.js';
 import { breakerFactory } from './breaker-factory.js';
 import { HttpStatusError } from './http-error.js';
 import { type KeyedBreakers, keyedBreakers } from './keyed-breakers.js';
@@ -38,7 +49,7 @@ export interface CircuitBreakerInterceptorOptions {
   name?: string;
   clock?: Clock;
   /** Options of each origin's breaker, or a factory of your own breakers. Default `{}`. */
-  circuitBreaker?: CircuitBreakerOptions | ((key: string) => CircuitBreaker);
+  circuitBreaker?: CircuitBreakerOptions | ((key: string) => CircuitBreakerPolicy);
   /** Default 256. */
   maxBreakers?: number;
   /** Default 600 000 (10 min). */
@@ -74,7 +85,7 @@ export function circuitBreakerInterceptor(
   const clock = resolveClock(path, options.clock);
   const cb = options.circuitBreaker ?? {};
   if (typeof cb !== 'function' && (typeof cb !== 'object' || cb === null))
-    invalid(`${path}.circuitBreaker`, 'breaker options or a factory (key) => CircuitBreaker', cb);
+    invalid(`${path}.circuitBreaker`, 'breaker options or a factory (key) => CircuitBreakerPolicy', cb);
   const isFailure = func(`${path}.isFailure`, options.isFailure, defaultIsFailure);
   const now = func(`${path}.now`, options.now, Date.now);
   const breakers = keyedBreakers({

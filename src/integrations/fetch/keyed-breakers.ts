@@ -1,9 +1,6 @@
-import type { CircuitBreaker } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import type { Scope } from '../../core/context.js';
-import { Emitter, type Subscribe } from '../../core/events.js';
-import { Fail } from '../../core/outcome.js';
-import { guarded } from '../../core/report.js';
+import type { CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Clock, Scope, Subscribe } from '../../extend.js';
+import { Emitter, Fail, guarded } from '../../extend.js';
 import { definePolicy, type Gate, type Policy, type Result, stagesOf } from '../../index.js';
 
 /**
@@ -13,9 +10,9 @@ import { definePolicy, type Gate, type Policy, type Result, stagesOf } from '../
  */
 export interface KeyedBreakers extends Policy {
   /** The breaker for `key`, created if missing; counts as a use. Throws what a failing factory throws. */
-  get(key: string): CircuitBreaker;
+  get(key: string): CircuitBreakerPolicy;
   /** The breaker for `key` if one is kept, without creating or touching it. */
-  peek(key: string): CircuitBreaker | undefined;
+  peek(key: string): CircuitBreakerPolicy | undefined;
   /** Breakers kept now. */
   readonly size: number;
   /** Kept keys, least recently used first. */
@@ -23,13 +20,13 @@ export interface KeyedBreakers extends Policy {
   delete(key: string): boolean;
   clear(): void;
   /** A breaker was created (e.g. to add it to a PolicyRegistry). */
-  readonly onCreate: Subscribe<{ readonly key: string; readonly breaker: CircuitBreaker }>;
+  readonly onCreate: Subscribe<{ readonly key: string; readonly breaker: CircuitBreakerPolicy }>;
   /** A breaker was dropped (evicted, expired, deleted or cleared). */
-  readonly onEvict: Subscribe<{ readonly key: string; readonly breaker: CircuitBreaker }>;
+  readonly onEvict: Subscribe<{ readonly key: string; readonly breaker: CircuitBreakerPolicy }>;
 }
 
 export interface KeyedBreakersOptions {
-  create: (key: string) => CircuitBreaker;
+  create: (key: string) => CircuitBreakerPolicy;
   maxKeys: number;
   idleMs: number;
   clock: Clock;
@@ -46,12 +43,12 @@ export interface OwnKeyedBreakers extends KeyedBreakers {
    * breaker, that is reported and the answer is undefined: the call then runs unguarded, and the next
    * call asks the factory again.
    */
-  tryGet(key: string): CircuitBreaker | undefined;
+  tryGet(key: string): CircuitBreakerPolicy | undefined;
 }
 
 class Entry {
   constructor(
-    readonly breaker: CircuitBreaker,
+    readonly breaker: CircuitBreakerPolicy,
     readonly gate: Gate,
     public usedAt: number,
   ) {}
@@ -75,10 +72,10 @@ export function keyedBreakers(options: KeyedBreakersOptions): OwnKeyedBreakers {
 /** A breaker with a gate of its own, as `circuitBreaker()` makes; what a factory must return. */
 function isBreaker(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  if (typeof (value as Partial<CircuitBreaker>).tryAcquire !== 'function') return false;
+  if (typeof (value as Partial<CircuitBreakerPolicy>).tryAcquire !== 'function') return false;
   let stages: ReturnType<typeof stagesOf>;
   try {
-    stages = stagesOf(value as CircuitBreaker);
+    stages = stagesOf(value as CircuitBreakerPolicy);
   } catch {
     return false;
   }
@@ -94,15 +91,15 @@ class Keyed implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
   declare readonly executeOutcome: Policy['executeOutcome'];
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   readonly #entries = new Map<string, Entry>();
-  readonly #create: (key: string) => CircuitBreaker;
+  readonly #create: (key: string) => CircuitBreakerPolicy;
   readonly #max: number;
   readonly #idleMs: number;
   readonly #clock: Clock;
   readonly #callback: string;
   readonly #policy: string;
   #nextSweep: number;
-  readonly #onCreate = new Emitter<{ readonly key: string; readonly breaker: CircuitBreaker }>();
-  readonly #onEvict = new Emitter<{ readonly key: string; readonly breaker: CircuitBreaker }>();
+  readonly #onCreate = new Emitter<{ readonly key: string; readonly breaker: CircuitBreakerPolicy }>();
+  readonly #onEvict = new Emitter<{ readonly key: string; readonly breaker: CircuitBreakerPolicy }>();
   readonly onCreate = this.#onCreate.subscribe;
   readonly onEvict = this.#onEvict.subscribe;
 
@@ -125,15 +122,15 @@ class Keyed implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
     return [...this.#entries.keys()];
   }
 
-  peek(key: string): CircuitBreaker | undefined {
+  peek(key: string): CircuitBreakerPolicy | undefined {
     return this.#entries.get(key)?.breaker;
   }
 
-  get(key: string): CircuitBreaker {
+  get(key: string): CircuitBreakerPolicy {
     return (this.#entry(key, false) as Entry).breaker;
   }
 
-  tryGet(key: string): CircuitBreaker | undefined {
+  tryGet(key: string): CircuitBreakerPolicy | undefined {
     return this.#entry(key, true)?.breaker;
   }
 
@@ -174,8 +171,8 @@ class Keyed implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
     return entry;
   }
 
-  #guardedCreate(key: string): CircuitBreaker | undefined {
-    return guarded<string, CircuitBreaker | undefined>(
+  #guardedCreate(key: string): CircuitBreakerPolicy | undefined {
+    return guarded<string, CircuitBreakerPolicy | undefined>(
       this.#create,
       key,
       noBreaker,
@@ -185,7 +182,7 @@ class Keyed implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
     );
   }
 
-  #checkedCreate(key: string): CircuitBreaker {
+  #checkedCreate(key: string): CircuitBreakerPolicy {
     const breaker = this.#create(key);
     if (!isBreaker(breaker))
       throw new TypeError(`${this.#callback} returned no circuit breaker for "${key}"`);

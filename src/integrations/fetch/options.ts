@@ -1,9 +1,7 @@
 import type { BulkheadOptions, BulkheadPolicy } from '../../bulkhead/index.js';
-import type { CircuitBreaker, CircuitBreakerOptions } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import { resolveClock, resolveName } from '../../core/common-options.js';
-import { boolean, checkKeys, func, invalid, number } from '../../core/options.js';
-import type { Policy } from '../../core/policy.js';
+import type { CircuitBreakerOptions, CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Clock, Policy } from '../../extend.js';
+import { boolean, checkKeys, func, invalid, number, resolveClock, resolveName } from '../../extend.js';
 import type { RetryOptions, RetryPolicy } from '../../retry/index.js';
 import type { TimeoutOptions, TimeoutPolicy } from '../../timeout/index.js';
 import { isPolicy, optionsOrPolicy } from '../policy-options.js';
@@ -32,7 +30,7 @@ export interface ResilientFetchOptions<F extends FetchLike = FetchLike> {
    * A circuit breaker per origin (or per `breakerKey`): options for each (default `{}`), a factory of
    * your own breakers, or false for none.
    */
-  circuitBreaker?: CircuitBreakerOptions | ((key: string) => CircuitBreaker) | false;
+  circuitBreaker?: CircuitBreakerOptions | ((key: string) => CircuitBreakerPolicy) | false;
   /** Breakers kept at most; the least recently used is evicted beyond. Default 256. */
   maxBreakers?: number;
   /** Breakers unused this long are dropped, ms. Default 600 000 (10 min). */
@@ -61,7 +59,7 @@ export interface ResolvedFetchOptions {
   readonly clock: Clock;
   readonly retry: RetryOptions | RetryPolicy | false;
   readonly timeout: TimeoutOptions | TimeoutPolicy | false;
-  readonly circuitBreaker: CircuitBreakerOptions | ((key: string) => CircuitBreaker) | false;
+  readonly circuitBreaker: CircuitBreakerOptions | ((key: string) => CircuitBreakerPolicy) | false;
   readonly maxBreakers: number;
   readonly breakerIdleMs: number;
   readonly breakerKey: (url: URL) => string;
@@ -135,7 +133,7 @@ export function resolveFetchOptions(options: ResilientFetchOptions<FetchLike> = 
     )
       invalid(
         `${path}.circuitBreaker`,
-        'breaker options (one breaker is made per origin), a factory (key) => CircuitBreaker, or false',
+        'breaker options (one breaker is made per origin), a factory (key) => CircuitBreakerPolicy, or false',
         options.circuitBreaker,
       );
     circuitBreaker = options.circuitBreaker;

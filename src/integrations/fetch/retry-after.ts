@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../../core/options.js';
+import { MAX_TIMER_MS } from '../../extend.js';
 
 // Retry-After (RFC 9110 §10.2.3) is delay-seconds or an HTTP-date (§5.6.7) in one of three forms, all
 // in GMT. Parsed by hand: Date.parse reads the asctime form, which names no zone, as local time.

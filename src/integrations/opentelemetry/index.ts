@@ -8,15 +8,15 @@ import type {
 } from '@opentelemetry/api';
 import { EventTotals } from '../../metrics/event-totals.js';
 import type { PolicyEvent, PolicyKind } from '../../metrics/events.js';
+import type { Observable as Policy } from '../../metrics/observable.js';
+import type { PolicyRegistry } from '../../metrics/registry.js';
 import {
   CIRCUIT_STATES,
   checkRegistry,
   isBulkheadSnapshot,
   isCircuitSnapshot,
   isSloSnapshot,
-} from '../../metrics/exporter-support.js';
-import type { Observable as Policy } from '../../metrics/observable.js';
-import type { PolicyRegistry } from '../../metrics/registry.js';
+} from '../exporter-support.js';
 import { checkMeter, type OpenTelemetryOptions, resolveOpenTelemetryOptions } from './options.js';
 
 export type { OpenTelemetryOptions, ResolvedOpenTelemetryOptions } from './options.js';
@@ -245,7 +245,8 @@ class Exporter implements OpenTelemetryExporter {
         if (t.kind === 'retry') result.observe(retries, t.retries, base);
         for (const [reason, n] of t.giveUps)
           result.observe(giveUps, n, { ...base, [ATTR_GIVE_UP_REASON]: reason });
-        if (t.kind === 'timeout' || t.timeouts > 0) result.observe(timeouts, t.timeouts, base);
+        if (t.kind === 'timeout' || t.kind === 'adaptiveTimeout' || t.timeouts > 0)
+          result.observe(timeouts, t.timeouts, base);
         if (t.kind === 'fallback') result.observe(fallbacks, t.fallbacks, base);
         for (const tr of t.transitions.values()) {
           result.observe(transitions, tr.count, {
@@ -269,7 +270,7 @@ class Exporter implements OpenTelemetryExporter {
           number(result, activeCalls, s.inflight, base);
         } else if (isBulkheadSnapshot(s)) {
           number(result, bulkheadCalls, s.inflight, { ...base, [ATTR_BULKHEAD_CALL_STATE]: 'inflight' });
-          number(result, bulkheadCalls, s.queued, { ...base, [ATTR_BULKHEAD_CALL_STATE]: 'queued' });
+          number(result, bulkheadCalls, s.queueSize, { ...base, [ATTR_BULKHEAD_CALL_STATE]: 'queued' });
           number(result, bulkheadLimit, s.limit, base);
           number(result, queueLimit, s.queueCapacity, base);
         } else if (isSloSnapshot(s)) {

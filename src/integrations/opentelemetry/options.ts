@@ -1,12 +1,12 @@
 import type { Meter } from '@opentelemetry/api';
-import { checkKeys, invalid } from '../../core/options.js';
+import { checkKeys, invalid } from '../../extend.js';
 import {
   bucketBounds,
   DEFAULT_DURATION_BUCKETS_S,
   DEFAULT_QUEUE_WAIT_BUCKETS_S,
 } from '../../metrics/buckets.js';
 import type { PolicyKind } from '../../metrics/events.js';
-import { kindSet } from '../../metrics/exporter-support.js';
+import { kindSet } from '../exporter-support.js';
 
 export interface OpenTelemetryOptions {
   /**

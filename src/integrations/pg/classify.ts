@@ -1,4 +1,4 @@
-import { RejectedError, TimeoutError } from '../../core/errors.js';
+import { RejectedError, TimeoutError } from '../../index.js';
 import { PgCommitUnknownError, PgRolledBackError } from './errors.js';
 
 /**

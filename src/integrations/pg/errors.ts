@@ -1,4 +1,5 @@
-import { BreakwaterError, defineError, errorRow } from '../../core/errors.js';
+import { defineError, errorRow } from '../../extend.js';
+import { BreakwaterError } from '../../index.js';
 
 export const BW_ERR_PG_ROLLED_BACK = 'BW_ERR_PG_ROLLED_BACK';
 export const BW_ERR_PG_COMMIT_UNKNOWN = 'BW_ERR_PG_COMMIT_UNKNOWN';

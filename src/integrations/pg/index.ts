@@ -1,8 +1,7 @@
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { type CircuitBreakerOptions, circuitBreaker } from '../../circuit-breaker/index.js';
-import type { Context, Scope } from '../../core/context.js';
-import { invalid } from '../../core/options.js';
-import type { Policy } from '../../core/policy.js';
+import type { Context, Policy, Scope } from '../../extend.js';
+import { invalid } from '../../extend.js';
 import { type Pipeline, pipeline } from '../../pipeline.js';
 import { exponential, type RetryOptions, type RetryPolicy, retry } from '../../retry/index.js';
 import { buildBulkhead, buildTimeout, isPolicy } from '../policy-options.js';

@@ -1,9 +1,7 @@
 import type { BulkheadOptions, BulkheadPolicy } from '../../bulkhead/index.js';
-import type { CircuitBreaker, CircuitBreakerOptions } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import { resolveClock, resolveName } from '../../core/common-options.js';
-import { boolean, checkKeys, invalid } from '../../core/options.js';
-import type { Policy } from '../../core/policy.js';
+import type { CircuitBreakerOptions, CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Clock, Policy } from '../../extend.js';
+import { boolean, checkKeys, invalid, resolveClock, resolveName } from '../../extend.js';
 import type { RetryOptions, RetryPolicy } from '../../retry/index.js';
 import type { TimeoutOptions, TimeoutPolicy } from '../../timeout/index.js';
 import { isPolicy, optionsOrPolicy } from '../policy-options.js';
@@ -19,8 +17,8 @@ export interface ResilientPoolOptions {
    * connection failures before the query was sent).
    */
   retry?: RetryOptions | RetryPolicy | false;
-  /** A circuit breaker for the database: options (default `{ handle: isPgOutage }`) or a CircuitBreaker; false for none. */
-  circuitBreaker?: CircuitBreakerOptions | CircuitBreaker | false;
+  /** A circuit breaker for the database: options (default `{ handle: isPgOutage }`) or a CircuitBreakerPolicy; false for none. */
+  circuitBreaker?: CircuitBreakerOptions | CircuitBreakerPolicy | false;
   /** Concurrency limit per attempt: a limit, options or a BulkheadPolicy. Default none (the pool has its own `max`). */
   bulkhead?: number | BulkheadOptions | BulkheadPolicy | false;
   /** Time allowed for each attempt (connect + query, or a whole transaction), ms, options or a TimeoutPolicy; false for none. Default 10 000. */
@@ -40,7 +38,7 @@ export interface ResolvedPoolOptions {
   readonly name: string;
   readonly clock: Clock;
   readonly retry: RetryOptions | RetryPolicy | false;
-  readonly circuitBreaker: CircuitBreakerOptions | CircuitBreaker | false;
+  readonly circuitBreaker: CircuitBreakerOptions | CircuitBreakerPolicy | false;
   readonly bulkhead: BulkheadOptions | BulkheadPolicy | false;
   readonly timeout: TimeoutOptions | TimeoutPolicy | false;
   readonly policy: Policy | undefined;
@@ -71,7 +69,7 @@ export function resolvePoolOptions(options: ResilientPoolOptions = {}): Resolved
     name: resolveName(path, options.name, 'pg'),
     clock: resolveClock(path, options.clock),
     retry: optionsOrPolicy<RetryOptions | RetryPolicy>(`${path}.retry`, options.retry, {}),
-    circuitBreaker: optionsOrPolicy<CircuitBreakerOptions | CircuitBreaker>(
+    circuitBreaker: optionsOrPolicy<CircuitBreakerOptions | CircuitBreakerPolicy>(
       `${path}.circuitBreaker`,
       options.circuitBreaker,
       {},

@@ -1,15 +1,15 @@
 import type { Histogram, LabelValues } from 'prom-client';
 import { EventTotals, type PolicyTotals } from '../../metrics/event-totals.js';
 import type { PolicyEvent, PolicyKind } from '../../metrics/events.js';
+import type { Observable, SnapshotBase } from '../../metrics/observable.js';
+import type { PolicyRegistry } from '../../metrics/registry.js';
 import {
   CIRCUIT_STATES,
   checkRegistry,
   isBulkheadSnapshot,
   isCircuitSnapshot,
   isSloSnapshot,
-} from '../../metrics/exporter-support.js';
-import type { Observable, SnapshotBase } from '../../metrics/observable.js';
-import type { PolicyRegistry } from '../../metrics/registry.js';
+} from '../exporter-support.js';
 import { type PrometheusOptions, resolvePrometheusOptions } from './options.js';
 
 export type { PromClient, PrometheusOptions, PromRegistry, ResolvedPrometheusOptions } from './options.js';
@@ -207,7 +207,8 @@ class Exporter implements PrometheusExporter {
         'Deadlines that passed before the work ended.',
         ['policy', 'kind'],
         (inc, t) => {
-          if (t.kind === 'timeout' || t.timeouts > 0) inc({ policy: t.policy, kind: t.kind }, t.timeouts);
+          if (t.kind === 'timeout' || t.kind === 'adaptiveTimeout' || t.timeouts > 0)
+            inc({ policy: t.policy, kind: t.kind }, t.timeouts);
         },
       );
       counter('fallbacks_total', 'Failures replaced by a fallback value.', ['policy'], (inc, t) => {
@@ -271,7 +272,7 @@ class Exporter implements PrometheusExporter {
         },
       );
       gauge('bulkhead_queued', 'Calls waiting for a bulkhead slot.', ['policy'], (set, s) => {
-        if (isBulkheadSnapshot(s)) set({ policy: s.name }, s.queued);
+        if (isBulkheadSnapshot(s)) set({ policy: s.name }, s.queueSize);
       });
       gauge(
         'bulkhead_limit',

@@ -1,12 +1,12 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { checkKeys, invalid, string } from '../../core/options.js';
+import { checkKeys, invalid, string } from '../../extend.js';
 import {
   bucketBounds,
   DEFAULT_DURATION_BUCKETS_S,
   DEFAULT_QUEUE_WAIT_BUCKETS_S,
 } from '../../metrics/buckets.js';
 import type { PolicyKind } from '../../metrics/events.js';
-import { kindSet } from '../../metrics/exporter-support.js';
+import { kindSet } from '../exporter-support.js';
 
 /** A prom-client registry of either content type. */
 // biome-ignore lint/suspicious/noExplicitAny: both content-type instantiations must be accepted.

@@ -1,4 +1,5 @@
-import { BreakwaterError, defineError, errorRow } from '../../core/errors.js';
+import { defineError, errorRow } from '../../extend.js';
+import { BreakwaterError } from '../../index.js';
 
 export const BW_ERR_REDIS_UNAVAILABLE = 'BW_ERR_REDIS_UNAVAILABLE';
 

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { CircuitBreaker, StateChangeEvent } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import type { Disposer, Subscribe } from '../../core/events.js';
-import { Emitter } from '../../core/events.js';
-import { MAX_TIMER_MS } from '../../core/options.js';
+import type { CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Clock, Disposer, Subscribe } from '../../extend.js';
+import { Emitter, MAX_TIMER_MS } from '../../extend.js';
+import type { PolicyStateEvent } from '../../metrics/events.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
 import {
   type FleetBreakerOptions,
@@ -67,12 +66,12 @@ export interface FleetBreakerSnapshot {
 
 /** A breaker attached to its fleet. */
 export interface FleetBreaker {
-  readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreakerPolicy;
   readonly name: string;
   readonly channel: string;
   readonly replicaId: string;
   /** The breaker in front of Redis calls. */
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   /** Settles once the first subscription attempt and the first sync are done (whatever their outcome). */
   readonly ready: Promise<void>;
   /** Runs one sync now (read state, publish what is pending, flush counts); never rejects. */
@@ -95,7 +94,7 @@ export interface FleetBreaker {
  * runs on the breaker's call path, except with `aggregate`: a listener on its `call` events (two
  * increments), which also makes the breaker time each call. See docs/distributed.md.
  */
-export function fleetBreaker(breaker: CircuitBreaker, options: FleetBreakerOptions): FleetBreaker {
+export function fleetBreaker(breaker: CircuitBreakerPolicy, options: FleetBreakerOptions): FleetBreaker {
   return new FleetSync(breaker, resolveFleetBreakerOptions(breaker, options));
 }
 
@@ -120,11 +119,11 @@ function parseMessage(raw: string): Message | null {
 }
 
 class FleetSync implements FleetBreaker {
-  readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreakerPolicy;
   readonly name: string;
   readonly channel: string;
   readonly replicaId: string;
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   readonly ready: Promise<void>;
   readonly onRedisError: Subscribe<RedisErrorEvent>;
   readonly #o: ResolvedFleetBreakerOptions;
@@ -157,7 +156,7 @@ class FleetSync implements FleetBreaker {
   #pendingCalls = 0;
   #pendingFailures = 0;
   #pendingSince = 0;
-  #seen: CircuitBreaker['recorded'];
+  #seen: CircuitBreakerPolicy['recorded'];
   #seenAt: number;
   #fleet: { calls: number; failures: number; at: number } | undefined = undefined;
 
@@ -169,7 +168,7 @@ class FleetSync implements FleetBreaker {
   readonly #disposers: Disposer[] = [];
   readonly #onMessage = (channel: string, raw: string) => this.#message(channel, raw);
 
-  constructor(breaker: CircuitBreaker, options: ResolvedFleetBreakerOptions) {
+  constructor(breaker: CircuitBreakerPolicy, options: ResolvedFleetBreakerOptions) {
     this.breaker = breaker;
     this.#o = options;
     this.name = options.name;
@@ -194,7 +193,7 @@ class FleetSync implements FleetBreaker {
 
   // --- Local transitions --------------------------------------------------------------------------
 
-  #onLocal(t: StateChangeEvent): void {
+  #onLocal(t: PolicyStateEvent): void {
     // Counts belong to one closed period: every transition starts the fleet window over.
     this.#pendingCalls = this.#pendingFailures = 0;
     this.#seen = this.breaker.recorded;

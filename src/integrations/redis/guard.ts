@@ -1,7 +1,7 @@
-import type { CircuitBreaker } from '../../circuit-breaker/index.js';
-import { BrokenCircuitError, TimeoutError } from '../../core/errors.js';
-import { Emitter, type Subscribe } from '../../core/events.js';
-import type { Outcome } from '../../core/outcome.js';
+import type { CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Outcome, Subscribe } from '../../extend.js';
+import { Emitter } from '../../extend.js';
+import { BrokenCircuitError, TimeoutError } from '../../index.js';
 import { type TimeoutPolicy, timeout } from '../../timeout/index.js';
 import { RedisUnavailableError } from './errors.js';
 import type { RedisClientLike, ResolvedRedisCallOptions } from './options.js';
@@ -46,7 +46,7 @@ const DOWN = new Set(['reconnecting', 'close', 'end']);
  * synchronous, so a component can decide locally without awaiting anything).
  */
 export class RedisGuard {
-  readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreakerPolicy;
   readonly #timeout: TimeoutPolicy;
   readonly #client: RedisClientLike;
   readonly #policy: string;

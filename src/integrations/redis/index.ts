@@ -26,10 +26,9 @@ export type {
 } from './options.js';
 export type {
   PermitSource,
-  RedisRateLimiter,
+  RedisRateLimiterPolicy,
   RedisRateLimiterSnapshot,
   RedisRateLimitPermit,
-  RedisRateLimitRejectEvent,
 } from './rate-limiter.js';
 export { redisRateLimiter } from './rate-limiter.js';
 export type { RedisRetryBudget, RedisRetryBudgetSnapshot } from './retry-budget.js';

@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import {
-  type CircuitBreaker,
   type CircuitBreakerOptions,
+  type CircuitBreakerPolicy,
   circuitBreaker,
 } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import { resolveClock } from '../../core/common-options.js';
-import { boolean, checkKeys, invalid, MAX_TIMER_MS, number, oneOf, string } from '../../core/options.js';
-import { MAX_RATE, resolveKeyed, resolveRate } from '../../rate-limit/options.js';
+import type { Clock } from '../../extend.js';
+import {
+  boolean,
+  checkKeys,
+  invalid,
+  MAX_TIMER_MS,
+  number,
+  oneOf,
+  resolveClock,
+  string,
+} from '../../extend.js';
+import { MAX_RATE, resolveKeyed, resolveRate } from '../../rate-limit/index.js';
 
 /**
  * An ioredis client (`Redis` or `Cluster`) that runs the commands. breakwater never connects, quits or
@@ -50,11 +58,11 @@ export interface RedisCallOptions {
    */
   redisTimeoutMs?: number;
   /**
-   * The breaker in front of Redis calls: a `CircuitBreaker` (pass one to several components so they
+   * The breaker in front of Redis calls: a `CircuitBreakerPolicy` (pass one to several components so they
    * share what they learn about Redis) or options for a new one. Default: opens after 3 consecutive
    * failed or timed-out calls, for 1 s.
    */
-  redisBreaker?: CircuitBreaker | CircuitBreakerOptions;
+  redisBreaker?: CircuitBreakerPolicy | CircuitBreakerOptions;
   /** This replica's id in messages and presence sets (no `|`). Default: a random UUID. */
   replicaId?: string;
   /** Time source for local windows, leases and timers. Default `systemClock`. */
@@ -65,7 +73,7 @@ export interface ResolvedRedisCallOptions {
   readonly client: RedisClientLike;
   readonly prefix: string;
   readonly redisTimeoutMs: number;
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   readonly replicaId: string;
   readonly clock: Clock;
 }
@@ -79,12 +87,12 @@ function isClient(value: unknown): boolean {
   );
 }
 
-export function isBreaker(value: unknown): value is CircuitBreaker {
-  const b = value as Partial<CircuitBreaker> | null;
+export function isBreaker(value: unknown): value is CircuitBreakerPolicy {
+  const b = value as Partial<CircuitBreakerPolicy> | null;
   return (
     typeof b === 'object' &&
     b !== null &&
-    b.kind === 'circuit-breaker' &&
+    b.kind === 'circuitBreaker' &&
     typeof b.tryAcquire === 'function' &&
     typeof b.onStateChange === 'function'
   );
@@ -107,7 +115,7 @@ export function resolveRedisCallOptions(
     max: MAX_TIMER_MS,
     exclusiveMin: true,
   });
-  let redisBreaker: CircuitBreaker;
+  let redisBreaker: CircuitBreakerPolicy;
   const given = options.redisBreaker;
   if (given === undefined) {
     redisBreaker = circuitBreaker({
@@ -127,7 +135,7 @@ export function resolveRedisCallOptions(
       ...(given as CircuitBreakerOptions),
     });
   } else {
-    invalid(`${path}.redisBreaker`, 'a CircuitBreaker or circuit breaker options', given);
+    invalid(`${path}.redisBreaker`, 'a CircuitBreakerPolicy or circuit breaker options', given);
   }
   return {
     client: options.client as unknown as RedisClientLike,
@@ -324,7 +332,7 @@ function isSubscriber(value: unknown): boolean {
 }
 
 export function resolveFleetBreakerOptions(
-  breaker: CircuitBreaker,
+  breaker: CircuitBreakerPolicy,
   options: FleetBreakerOptions,
 ): ResolvedFleetBreakerOptions {
   const path = 'fleetBreaker';

@@ -1,14 +1,18 @@
-import type { CircuitBreaker } from '../../circuit-breaker/index.js';
-import type { Clock, TimerHandle } from '../../core/clock.js';
-import type { Scope } from '../../core/context.js';
-import { BrokenCircuitError, RateLimitedError } from '../../core/errors.js';
-import { Emitter, type Subscribe } from '../../core/events.js';
-import { Fail, type Outcome } from '../../core/outcome.js';
-import { Telemetry } from '../../core/telemetry.js';
-import { definePolicy, type Gate, type Policy, type Result } from '../../index.js';
-import type { PolicyEvent } from '../../metrics/events.js';
+import type { CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Clock, Outcome, Scope, Subscribe, TimerHandle } from '../../extend.js';
+import { Fail } from '../../extend.js';
+import {
+  BrokenCircuitError,
+  definePolicy,
+  type Gate,
+  type Policy,
+  RateLimitedError,
+  type Result,
+} from '../../index.js';
+import { EventStream, resultOutcome } from '../../metrics/event-stream.js';
+import type { PolicyRejectEvent, RateLimiterEvent } from '../../metrics/events.js';
 import type { Observable, SnapshotBase } from '../../metrics/observable.js';
-import { type RateLimiter, rateLimiter } from '../../rate-limit/index.js';
+import { type RateLimiterPolicy, rateLimiter } from '../../rate-limit/index.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
 import {
   type DegradeMode,
@@ -31,17 +35,8 @@ export interface RedisRateLimitPermit {
   readonly source: PermitSource;
 }
 
-export interface RedisRateLimitRejectEvent {
-  readonly policy: string;
-  /** The call's key (undefined when unkeyed). High cardinality: never a metric label. */
-  readonly key: string | undefined;
-  readonly retryAfterMs: number;
-  /** Who refused: Redis, the local share, or `fail-closed`. */
-  readonly source: 'redis' | 'local-share' | 'fail-closed';
-}
-
 export interface RedisRateLimiterSnapshot extends SnapshotBase {
-  readonly kind: 'rate-limiter';
+  readonly kind: 'redisRateLimiter';
   readonly ratePerSecond: number;
   readonly burst: number;
   readonly degrade: DegradeMode;
@@ -62,19 +57,22 @@ export interface RedisRateLimiterSnapshot extends SnapshotBase {
  * by Redis's clock. The admission awaits Redis, bounded by `redisTimeoutMs`; when Redis cannot answer,
  * the call is decided locally as `degrade` says, without awaiting anything once the Redis breaker is open.
  */
-export interface RedisRateLimiter extends Policy, Observable {
-  readonly kind: 'rate-limiter';
+export interface RedisRateLimiterPolicy extends Policy, Observable {
+  readonly kind: 'redisRateLimiter';
   readonly name: string;
   readonly options: ResolvedRedisRateLimiterOptions;
   /** The breaker in front of Redis calls. */
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   /**
    * For middlewares: a permit, or the rejection (`retryAfterMs` for a Retry-After header). Never
    * rejects; awaits Redis at most `redisTimeoutMs`. An unkeyed limiter ignores `key`.
    */
   tryAcquire(key?: string): Promise<RedisRateLimitPermit | RateLimitedError>;
   snapshot(): RedisRateLimiterSnapshot;
-  readonly onReject: Subscribe<RedisRateLimitRejectEvent>;
+  /** Call events and rejections (no queue-wait: nothing waits for a permit). */
+  readonly onEvent: Subscribe<RateLimiterEvent>;
+  /** A call was refused (reason `rate-limited`), with its `key`, `retryAfterMs` and `source`. */
+  readonly onReject: Subscribe<PolicyRejectEvent>;
   /** A Redis call failed or timed out (the decision was then taken locally). */
   readonly onRedisError: Subscribe<RedisErrorEvent>;
   /** Stops the heartbeat and leaves the presence set. The client is left open. */
@@ -82,7 +80,7 @@ export interface RedisRateLimiter extends Policy, Observable {
 }
 
 /** A fleet-wide rate limit in Redis. See docs/distributed.md. */
-export function redisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
+export function redisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiterPolicy {
   return new RedisLimiter(resolveRedisRateLimiterOptions(options));
 }
 
@@ -91,22 +89,22 @@ type Decision = RedisRateLimitPermit | RateLimitedError;
 /** The admission time when a 'call' listener was there. */
 type Token = number | undefined;
 
-class RedisLimiter implements RedisRateLimiter, Gate<Token> {
+class RedisLimiter implements RedisRateLimiterPolicy, Gate<Token> {
   readonly stage = 'gate';
-  readonly kind = 'rate-limiter';
+  readonly kind = 'redisRateLimiter';
   readonly name: string;
   readonly options: ResolvedRedisRateLimiterOptions;
   // Defined by definePolicy() in the constructor: this object is both the gate and its policy.
   declare readonly execute: Policy['execute'];
   declare readonly executeOutcome: Policy['executeOutcome'];
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   readonly onRedisError: Subscribe<RedisErrorEvent>;
   readonly #guard: RedisGuard;
   readonly #clock: Clock;
   readonly #base: string;
   readonly #presenceKey: string;
   readonly #args: readonly string[];
-  #local: RateLimiter | null = null;
+  #local: RateLimiterPolicy | null = null;
   #localReplicas = 0;
   #counted: number | undefined = undefined;
   #timer: TimerHandle = undefined;
@@ -114,10 +112,9 @@ class RedisLimiter implements RedisRateLimiter, Gate<Token> {
   #admitted = 0;
   #rejected = 0;
   #degraded = 0;
-  readonly #onReject = new Emitter<RedisRateLimitRejectEvent>();
-  readonly onReject = this.#onReject.subscribe;
-  readonly #tel: Telemetry;
-  readonly onEvent: Subscribe<PolicyEvent>;
+  readonly #events: EventStream<RateLimiterEvent>;
+  readonly onEvent: Subscribe<RateLimiterEvent>;
+  readonly onReject: Subscribe<PolicyRejectEvent>;
   readonly #beat = () => this.#heartbeat();
 
   constructor(options: ResolvedRedisRateLimiterOptions) {
@@ -132,8 +129,10 @@ class RedisLimiter implements RedisRateLimiter, Gate<Token> {
     this.#presenceKey = `${this.#base}:replicas`;
     // Fixed script arguments, formatted once: Lua parses them back to doubles.
     this.#args = [String(options.permitIntervalMs), String(options.toleranceMs)];
-    this.#tel = new Telemetry('rate-limiter', options.name, ['call', 'reject']);
-    this.onEvent = this.#tel.emitter.subscribe;
+    const events = new EventStream<RateLimiterEvent>('redisRateLimiter', options.name, ['call', 'reject']);
+    this.#events = events;
+    this.onEvent = events.onEvent;
+    this.onReject = events.on('reject');
     if (options.degrade === 'local-share' && options.discoverReplicas) this.#heartbeat();
   }
 
@@ -147,14 +146,12 @@ class RedisLimiter implements RedisRateLimiter, Gate<Token> {
 
   #token(decision: Decision): Token | Fail {
     if (decision instanceof RateLimitedError) return new Fail(decision);
-    return this.#tel.wants('call') ? this.#clock.now() : undefined;
+    return this.#events.wants('call') ? this.#clock.now() : undefined;
   }
 
   exit(scope: Scope, token: Token, result: Result): Result {
-    if (typeof token === 'number' && this.#tel.wants('call')) {
-      const outcome = !(result instanceof Fail) ? 'success' : scope.cancelled() ? 'ignored' : 'failure';
-      const durationMs = this.#clock.now() - token;
-      this.#tel.emit({ type: 'call', policy: this.name, kind: this.kind, outcome, durationMs });
+    if (typeof token === 'number' && this.#events.wants('call')) {
+      this.#events.call(resultOutcome(result, scope), this.#clock.now() - token);
     }
     return result;
   }
@@ -209,17 +206,18 @@ class RedisLimiter implements RedisRateLimiter, Gate<Token> {
   #reject(
     key: string | undefined,
     retryAfterMs: number,
-    source: RedisRateLimitRejectEvent['source'],
+    source: 'redis' | 'local-share' | 'fail-closed',
   ): RateLimitedError {
     this.#rejected++;
-    if (this.#onReject.active) this.#onReject.emit({ policy: this.name, key, retryAfterMs, source });
-    if (this.#tel.wants('reject')) {
-      this.#tel.emit({
+    if (this.#events.wants('reject')) {
+      this.#events.emit({
         type: 'reject',
         policy: this.name,
         kind: this.kind,
         reason: 'rate-limited',
         retryAfterMs,
+        key,
+        source,
       });
     }
     return RateLimitedError.create(this.name, retryAfterMs);
@@ -230,7 +228,7 @@ class RedisLimiter implements RedisRateLimiter, Gate<Token> {
   }
 
   /** The local limiter at this replica's share; rebuilt (fresh) when the replica count changes. */
-  #localShare(): RateLimiter {
+  #localShare(): RateLimiterPolicy {
     const replicas = this.#replicas();
     if (this.#local === null || this.#localReplicas !== replicas) {
       const o = this.options;

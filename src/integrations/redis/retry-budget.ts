@@ -1,8 +1,7 @@
-import type { CircuitBreaker } from '../../circuit-breaker/index.js';
-import type { Clock } from '../../core/clock.js';
-import type { Subscribe } from '../../core/events.js';
-import { RollingCounts } from '../../core/rolling-counts.js';
-import type { RetryBudget, RetryBudgetSnapshot } from '../../retry/budget.js';
+import type { CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
+import type { Clock, Subscribe } from '../../extend.js';
+import { RollingCounts } from '../../extend.js';
+import type { RetryBudget, RetryBudgetSnapshot } from '../../index.js';
 import { type RedisCallStats, type RedisErrorEvent, RedisGuard } from './guard.js';
 import {
   type RedisRetryBudgetOptions,
@@ -35,7 +34,7 @@ export interface RedisRetryBudgetSnapshot extends RetryBudgetSnapshot {
 export interface RedisRetryBudget extends RetryBudget {
   readonly kind: 'ratio';
   readonly name: string;
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   /** Settles once the first sync is done (whatever its outcome). */
   readonly ready: Promise<void>;
   /** Flushes local counts and reads the fleet totals now; never rejects. */
@@ -60,7 +59,7 @@ const RETRIES = 1;
 class FleetBudget implements RedisRetryBudget {
   readonly kind = 'ratio';
   readonly name: string;
-  readonly redisBreaker: CircuitBreaker;
+  readonly redisBreaker: CircuitBreakerPolicy;
   readonly onRedisError: Subscribe<RedisErrorEvent>;
   readonly ready: Promise<void>;
   readonly #o: ResolvedRedisRetryBudgetOptions;

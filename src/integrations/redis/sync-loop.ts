@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Clock, TimerHandle } from '../../extend.js';
 
 /**
  * The background sync of a fleet component: runs `once` every `intervalMs` (counted from the end of

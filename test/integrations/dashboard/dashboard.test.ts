@@ -152,7 +152,7 @@ describe('dashboard over node:http', () => {
     let frame = await stream.next();
     const of = (name: string) => frame.policies.find((p) => p.name === name)!;
     expect(frame.policies.map((p) => [p.name, p.kind])).toEqual([
-      ['payments', 'circuit-breaker'],
+      ['payments', 'circuitBreaker'],
       ['payments-pool', 'bulkhead'],
       ['payments-timeout', 'timeout'],
     ]);
@@ -189,7 +189,7 @@ describe('dashboard over node:http', () => {
     expect(of('payments-pool').snapshot).toMatchObject({
       inflight: 1,
       limit: 4,
-      queued: 0,
+      queueSize: 0,
       queueCapacity: 10,
     });
 

@@ -49,7 +49,7 @@ describe('express protect(): load shedding', () => {
     app.get('/:n', gate.handler);
     const url = await listen(app);
     const calls = [1, 2, 3].map((n) => fetch(`${url}/${n}`));
-    await waitFor(() => b.snapshot().queued === 2, 'two requests queued');
+    await waitFor(() => b.snapshot().queueSize === 2, 'two requests queued');
     expect(gate.started.map((s) => s.req.params.n)).toEqual(['1']);
     gate.release();
     expect((await Promise.all(calls)).map((r) => r.status)).toEqual([200, 200, 200]);
@@ -67,10 +67,10 @@ describe('express protect(): load shedding', () => {
     await waitFor(() => gate.started.length === 1, 'the first handler to start');
     const leaving = new AbortController();
     const queued = fetch(url, { signal: leaving.signal }).catch(() => 'left');
-    await waitFor(() => b.snapshot().queued === 1, 'the second request queued');
+    await waitFor(() => b.snapshot().queueSize === 1, 'the second request queued');
     leaving.abort();
     expect(await queued).toBe('left');
-    await waitFor(() => b.snapshot().queued === 0, 'the place of the leaving client freed');
+    await waitFor(() => b.snapshot().queueSize === 0, 'the place of the leaving client freed');
     expect(b.snapshot().inflight).toBe(1);
     gate.release();
     await (await first).text();

@@ -41,14 +41,14 @@ describe('fastify plugin: handlers that outlive their timeout', () => {
       }),
     );
     await waitFor(
-      () => work.count.started === 2 && shared.snapshot().queued === 4,
+      () => work.count.started === 2 && shared.snapshot().queueSize === 4,
       'two running, four queued',
     );
     await clock.tick(100);
     await waitFor(() => answered === 2, 'the two timeout answers');
     // Had the answers freed the slots, two more handlers would start: wait until the queue is stable.
-    await waitFor(() => work.count.started + shared.snapshot().queued === 6, 'the queue to settle');
-    expect(shared.snapshot()).toMatchObject({ inflight: 2, abandoned: 2, queued: 4 });
+    await waitFor(() => work.count.started + shared.snapshot().queueSize === 6, 'the queue to settle');
+    expect(shared.snapshot()).toMatchObject({ inflight: 2, abandoned: 2, queueSize: 4 });
     work.release();
     expect((await Promise.all(calls)).sort()).toEqual([200, 200, 200, 200, 503, 503]);
     expect(work.count.peak).toBe(2);

@@ -6,7 +6,7 @@ import {
   type CallbackErrorEvent,
   resetCallbackWarnings,
 } from '../../../src/core/report.js';
-import { type CircuitBreaker, circuitBreaker, type RetryPolicy, retry } from '../../../src/index.js';
+import { type CircuitBreakerPolicy, circuitBreaker, type RetryPolicy, retry } from '../../../src/index.js';
 import { circuitBreakerInterceptor, resilientFetch } from '../../../src/integrations/fetch/index.js';
 import { FakeClock, waitFor } from '../../helpers.js';
 import { type Downstream, downstream, ok, status } from './downstream.js';
@@ -108,7 +108,10 @@ describe('resilientFetch: user callbacks are guarded', () => {
 
   it('reports a breaker factory that returns something else than a breaker', async () => {
     const server = await serve(ok());
-    const rf = resilientFetch({ retry: false, circuitBreaker: () => retry() as unknown as CircuitBreaker });
+    const rf = resilientFetch({
+      retry: false,
+      circuitBreaker: () => retry() as unknown as CircuitBreakerPolicy,
+    });
     expect((await rf(server.url)).status).toBe(200);
     expect(reported.map((r) => [r.callback, String(r.error)])).toEqual([
       ['resilientFetch.circuitBreaker', 'TypeError: resilientFetch.circuitBreaker returned an object'],

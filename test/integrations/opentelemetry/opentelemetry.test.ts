@@ -114,7 +114,7 @@ describe('OpenTelemetry exporter, read by the SDK', () => {
     expect(d.descriptor.unit).toBe('s');
     const ok = histogram(rm, 'resilience.call.duration', {
       [NAME]: 'api',
-      [KIND]: 'circuit-breaker',
+      [KIND]: 'circuitBreaker',
       [OUTCOME]: 'success',
     })!;
     expect(ok.count).toBe(3);
@@ -331,12 +331,12 @@ describe('OpenTelemetry exporter, read by the SDK', () => {
     const events = new Emitter<PolicyEvent>();
     let snapshots = 0;
     registry.add({
-      kind: 'circuit-breaker',
+      kind: 'circuitBreaker',
       name: 'fake',
       onEvent: events.subscribe,
       snapshot: () => {
         snapshots++;
-        return { kind: 'circuit-breaker', name: 'fake', state: 'open' };
+        return { kind: 'circuitBreaker', name: 'fake', state: 'open' };
       },
     });
     expect(events.active).toBe(true);
@@ -422,7 +422,12 @@ describe('OpenTelemetry exporter, policies leaving the registry', () => {
     held.resolve('a');
     await Promise.all([first, queued]);
     objective.record('failure', 1);
-    fake.emit({ type: 'fallback', policy: 'gone-fake', kind: 'timeout' });
+    fake.emit({
+      type: 'fallback',
+      policy: 'gone-fake',
+      kind: 'fallback',
+      failure: { kind: 'error', error: new Error('x') },
+    });
 
     // Every instrument has points of the policies about to go, so the removal is checked in each.
     let rm = await collect();

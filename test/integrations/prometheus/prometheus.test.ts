@@ -82,7 +82,7 @@ describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
     expect((await slow).ok).toBe(false);
 
     const m = await scrape();
-    const api = { policy: 'api', kind: 'circuit-breaker' };
+    const api = { policy: 'api', kind: 'circuitBreaker' };
     expect(value(m, 'breakwater_calls_total', { ...api, outcome: 'success' })).toBe(3);
     expect(value(m, 'breakwater_calls_total', { ...api, outcome: 'failure' })).toBe(1);
     expect(value(m, 'breakwater_calls_total', { ...api, outcome: 'ignored' })).toBe(0);
@@ -118,7 +118,7 @@ describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
     for (let i = 0; i < 2; i++) await breaker.executeOutcome(() => Promise.reject(new Error('down')));
     await breaker.executeOutcome(() => 'never runs');
     m = await scrape();
-    const cb = { policy: 'payments', kind: 'circuit-breaker' };
+    const cb = { policy: 'payments', kind: 'circuitBreaker' };
     expect(value(m, 'breakwater_rejections_total', { ...cb, reason: 'open' })).toBe(1);
     expect(
       value(m, 'breakwater_circuit_transitions_total', { policy: 'payments', from: 'closed', to: 'open' }),
@@ -282,12 +282,12 @@ describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
     const events = new Emitter<PolicyEvent>();
     let snapshots = 0;
     registry.add({
-      kind: 'circuit-breaker',
+      kind: 'circuitBreaker',
       name: 'counted',
       onEvent: events.subscribe,
       snapshot: () => {
         snapshots++;
-        return { kind: 'circuit-breaker', name: 'counted', state: 'half-open', failureRate: 0.25 };
+        return { kind: 'circuitBreaker', name: 'counted', state: 'half-open', failureRate: 0.25 };
       },
     });
     const m = await scrape();
@@ -363,7 +363,7 @@ describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
   });
 
   it('records durations only for durationKinds, and counts every kind', async () => {
-    const { clock, registry, scrape } = await setup({ durationKinds: ['circuit-breaker'] });
+    const { clock, registry, scrape } = await setup({ durationKinds: ['circuitBreaker'] });
     const breaker = circuitBreaker({ name: 'cb', clock });
     const policy = pipeline(breaker, timeout({ name: 't', durationMs: 100, clock }));
     registry.add(policy);

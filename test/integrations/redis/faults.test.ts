@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  type CircuitBreaker,
+  type CircuitBreakerPolicy,
   circuitBreaker,
   type Outcome,
   pipeline,
@@ -11,7 +11,7 @@ import {
 import {
   type FleetBreaker,
   fleetBreaker,
-  type RedisRateLimiter,
+  type RedisRateLimiterPolicy,
   type RedisRetryBudget,
   redisRateLimiter,
   redisRetryBudget,
@@ -26,16 +26,16 @@ const BOUND_MS = 5_000;
 interface Replica {
   readonly client: Redis;
   readonly subscriber: Redis;
-  readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreakerPolicy;
   readonly fleet: FleetBreaker;
-  readonly limiter: RedisRateLimiter;
+  readonly limiter: RedisRateLimiterPolicy;
   readonly budget: RedisRetryBudget;
   /** retry(budget) > rate limiter > breaker, as a service would protect a downstream. */
   call(): Promise<Outcome<string>>;
 }
 
 /** Rate-limit decisions Redis took (the others were degraded, local ones). */
-function fromRedis(limiter: RedisRateLimiter): number {
+function fromRedis(limiter: RedisRateLimiterPolicy): number {
   const s = limiter.snapshot();
   return s.admitted + s.rejected - s.degraded;
 }

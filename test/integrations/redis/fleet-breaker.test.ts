@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreaker } from '../../../src/index.js';
+import { type CircuitBreakerOptions, type CircuitBreakerPolicy, circuitBreaker } from '../../../src/index.js';
 import {
   type FleetApplyEvent,
   type FleetBreaker,
@@ -13,7 +13,7 @@ import { findRedisFor, redisSuite, until } from './redis-server.js';
 const bin = findRedisFor('the fleet breaker tests');
 
 interface Replica {
-  readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreakerPolicy;
   readonly fleet: FleetBreaker;
   readonly applied: FleetApplyEvent[];
   readonly trips: FleetTripEvent[];

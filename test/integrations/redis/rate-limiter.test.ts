@@ -4,9 +4,9 @@ import { type PolicyEvent, pipeline, RateLimitedError, TimeoutError } from '../.
 import {
   type RedisErrorEvent,
   type RedisRateLimitPermit,
-  type RedisRateLimitRejectEvent,
   redisRateLimiter,
 } from '../../../src/integrations/redis/index.js';
+import type { PolicyRejectEvent } from '../../../src/metrics/events.js';
 import { findRedisFor, redisSuite, until } from './redis-server.js';
 
 const bin = findRedisFor('the Redis rate limiter tests');
@@ -87,23 +87,37 @@ describe.skipIf(bin === undefined)(
     });
 
     it('reports calls and rejections as events, with who decided', async () => {
+      const name = unique();
       const l = limiter({
-        name: unique(),
+        name,
         tokens: 1,
         intervalMs: 600_000,
         burst: 1,
         discoverReplicas: false,
       });
       const events: PolicyEvent[] = [];
-      const rejects: RedisRateLimitRejectEvent[] = [];
+      const rejects: PolicyRejectEvent[] = [];
       l.onEvent((e) => events.push(e));
       l.onReject((e) => rejects.push(e));
       await l.execute(() => 'ok');
       await l.executeOutcome(() => 'never');
-      expect(events.map((e) => e.type)).toEqual(['call', 'reject']);
-      expect(events[0]).toMatchObject({ kind: 'rate-limiter', outcome: 'success' });
-      expect(events[1]).toMatchObject({ reason: 'rate-limited' });
-      expect(rejects).toEqual([expect.objectContaining({ source: 'redis', key: undefined })]);
+      const base = { policy: name, kind: 'redisRateLimiter' };
+      expect(events).toEqual([
+        { ...base, type: 'call', outcome: 'success', durationMs: expect.any(Number) },
+        {
+          ...base,
+          type: 'reject',
+          reason: 'rate-limited',
+          // The one permit of a 10-minute interval was just taken.
+          retryAfterMs: expect.closeTo(600_000, -4),
+          key: undefined,
+          source: 'redis',
+        },
+      ]);
+      // One event object, delivered to the typed view and to onEvent.
+      expect(rejects).toHaveLength(1);
+      expect(rejects[0]).toBe(events[1]);
+      expect(l.snapshot().kind).toBe('redisRateLimiter');
     });
 
     it('runs the script by its SHA and reloads it after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {

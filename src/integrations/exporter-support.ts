@@ -1,10 +1,7 @@
-import type { BulkheadSnapshot } from '../bulkhead/index.js';
-import type { CircuitSnapshot } from '../circuit-breaker/index.js';
-import type { CircuitStateName } from '../core/errors.js';
-import { invalid } from '../core/options.js';
-import type { SloSnapshot } from '../slo/index.js';
-import type { SnapshotBase } from './observable.js';
-import type { PolicyRegistry } from './registry.js';
+import { invalid } from '../extend.js';
+import type { BulkheadSnapshot, CircuitSnapshot, CircuitStateName, SloSnapshot } from '../index.js';
+import type { SnapshotBase } from '../metrics/observable.js';
+import type { PolicyRegistry } from '../metrics/registry.js';
 
 /**
  * Every circuit state, so that a state gauge reports 0 for the states a breaker is not in: a series
@@ -27,7 +24,7 @@ export const CIRCUIT_STATES: readonly CircuitStateName[] = Object.freeze([
 export function kindSet(path: string, value: unknown): ReadonlySet<string> | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.some((k) => typeof k !== 'string' || k === '')) {
-    invalid(path, "an array of policy kinds (e.g. ['circuit-breaker'])", value);
+    invalid(path, "an array of policy kinds (e.g. ['circuitBreaker'])", value);
   }
   return new Set(value as string[]);
 }
@@ -47,7 +44,7 @@ export function checkRegistry(path: string, value: unknown): PolicyRegistry {
 }
 
 export function isCircuitSnapshot(s: SnapshotBase): s is CircuitSnapshot {
-  return s.kind === 'circuit-breaker';
+  return s.kind === 'circuitBreaker';
 }
 
 export function isBulkheadSnapshot(s: SnapshotBase): s is BulkheadSnapshot {

@@ -1,7 +1,7 @@
-import type { Clock } from '../core/clock.js';
-import { resolveClock } from '../core/common-options.js';
-import { checkKeys, MAX_TIMER_MS, number } from '../core/options.js';
-import { RollingCounts } from '../core/rolling-counts.js';
+import type { Clock } from './clock.js';
+import { resolveClock } from './common-options.js';
+import { checkKeys, invalid, MAX_TIMER_MS, number } from './options.js';
+import { RollingCounts } from './rolling-counts.js';
 
 /**
  * Caps retries (and hedges) across every policy that shares it, so a downstream outage cannot turn
@@ -161,4 +161,19 @@ class TokenBudget implements RetryBudget {
       denied: this.#denied,
     };
   }
+}
+
+/** A budget option: undefined, or an object with the budget's methods (yours or breakwater's). */
+export function resolveBudget(path: string, value: unknown): RetryBudget | undefined {
+  if (value === undefined) return undefined;
+  const b = value as Partial<RetryBudget> | null;
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    typeof b.tryRetry !== 'function' ||
+    typeof b.recordRequest !== 'function'
+  ) {
+    invalid(path, 'a RetryBudget (retryBudget() or tokenBudget())', value);
+  }
+  return value as RetryBudget;
 }

@@ -1,4 +1,4 @@
-import { Scope, type Task } from '../core/context.js';
+import { Scope, type Task } from './context.js';
 
 /**
  * The scope of work shared by several callers: a coalesced execution or a batch. It is a root, so no

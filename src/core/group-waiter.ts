@@ -1,4 +1,4 @@
-import { Fail } from '../core/outcome.js';
+import { Fail } from './outcome.js';
 
 /** Told when a waiting caller's signal aborts. */
 export interface WaiterOwner {

@@ -1,6 +1,6 @@
-import type { RandomSource } from '../core/clock.js';
-import type { Failure } from '../core/failure.js';
-import { checkKeys, number, oneOf } from '../core/options.js';
+import type { RandomSource } from './clock.js';
+import type { Failure } from './failure.js';
+import { checkKeys, number, oneOf } from './options.js';
 
 /**
  * A delay curve between attempts. Immutable and stateless: the state that decorrelated jitter needs

@@ -8,7 +8,7 @@ import { invalid, MAX_TIMER_MS } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import { EventStream, outcomeOf, resultOutcome } from '../metrics/event-stream.js';
 import type {
   CircuitBreakerEvent,
   PolicyCallEvent,
@@ -73,8 +73,8 @@ export class Breaker<R> extends Executor<R> implements CircuitBreakerPolicy<R>, 
     this.onHalfOpen = events.on('state', (e) => e.to === 'half-open');
     this.onClose = events.on('state', (e) => e.to === 'closed');
     this.onReject = events.on('reject');
-    this.onSuccess = events.on('call', (e) => e.outcome === 'success');
-    this.onFailure = events.on('call', (e) => e.outcome === 'failure');
+    this.onSuccess = events.on('call', (e) => e.verdict === 'success');
+    this.onFailure = events.on('call', (e) => e.verdict === 'failure');
     this.onSlowCall = events.on('call', (e) => e.slow === true);
     this.options = options;
     this.#clock = options.clock;
@@ -122,12 +122,12 @@ export class Breaker<R> extends Executor<R> implements CircuitBreakerPolicy<R>, 
     const classifier = this.options.classifier;
     const verdict: Verdict =
       result instanceof Fail || classifier.checksResults ? classifier.verdict(result, scope) : SUCCESS;
-    this.#settle(token, verdict, result);
+    this.#settle(scope, token, verdict, result);
     return result;
   }
 
   /** Records a call's verdict; `token` is what enter() returned. */
-  #settle(token: Token, verdict: Verdict, result: Result): void {
+  #settle(scope: Scope, token: Token, verdict: Verdict, result: Result): void {
     const sm = this.#sm;
     if (typeof token === 'number') {
       // Hot path: a success of the current closed period, on a window that needs no clock.
@@ -155,7 +155,9 @@ export class Breaker<R> extends Executor<R> implements CircuitBreakerPolicy<R>, 
         type: 'call',
         policy: this.name,
         kind: this.kind,
-        outcome: outcomeOf(verdict),
+        // What the caller got (a released permit: nothing); the breaker's own judgement is `verdict`.
+        outcome: verdict === IGNORED && !(result instanceof Fail) ? 'ignored' : resultOutcome(result, scope),
+        verdict: outcomeOf(verdict),
         durationMs,
         failure: verdict === FAILURE ? failureOf(result) : undefined,
         slow,
@@ -292,10 +294,10 @@ export class Breaker<R> extends Executor<R> implements CircuitBreakerPolicy<R>, 
       done = true;
       this.#inflight--;
       if (verdict === undefined) {
-        this.#settle(token, IGNORED, undefined);
+        this.#settle(permitScope, token, IGNORED, undefined);
         return;
       }
-      this.#settle(token, verdict, result);
+      this.#settle(permitScope, token, verdict, result);
     };
     const classifier = this.options.classifier;
     return {

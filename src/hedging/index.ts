@@ -5,7 +5,7 @@ import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
-import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import { EventStream, outcomeOf, resultOutcome } from '../metrics/event-stream.js';
 import type { HedgeEvent, PolicyHedgeEvent } from '../metrics/events.js';
 import { RollingHistogram } from '../metrics/histogram.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -135,9 +135,9 @@ class Hedge<R> extends Executor<R> implements HedgePolicy<R>, Wrapper {
     return this.#events.wants('call') ? this.options.clock.now() : undefined;
   }
 
-  called(verdict: Verdict, startedAt: number | undefined): void {
+  called(scope: Scope, verdict: Verdict, result: unknown, startedAt: number | undefined): void {
     if (startedAt === undefined || !this.#events.wants('call')) return;
-    this.#events.call(outcomeOf(verdict), this.options.clock.now() - startedAt);
+    this.#events.call(resultOutcome(result, scope), this.options.clock.now() - startedAt, outcomeOf(verdict));
   }
 
   nextDelay(): number {
@@ -242,7 +242,7 @@ class Race {
       this.#signal = null;
     }
     for (const a of this.#attempts) if (!a.closed) a.cancel(lostReason());
-    this.#policy.called(verdict, this.#startedAt);
+    this.#policy.called(this.#scope, verdict, result, this.#startedAt);
     this.#resolve(result);
   }
 

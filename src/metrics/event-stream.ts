@@ -15,7 +15,7 @@ export function outcomeOf(verdict: Verdict): CallOutcome {
   return OUTCOMES[verdict]!;
 }
 
-/** The outcome of a call a policy does not classify: a failure of work called off is ignored. */
+/** What the caller got: a failure of work called off is ignored. */
 export function resultOutcome(result: unknown, scope: Scope): CallOutcome {
   if (!(result instanceof Fail)) return 'success';
   return scope.cancelled() ? 'ignored' : 'failure';
@@ -113,8 +113,10 @@ export class EventStream<E extends PolicyEvent> {
   }
 
   /** Publishes the end of one execution (the caller asked `wants('call')` first). */
-  call(outcome: CallOutcome, durationMs: number): void {
-    this.emit({ type: 'call', policy: this.policy, kind: this.kind, outcome, durationMs } as E);
+  call(outcome: CallOutcome, durationMs: number, verdict?: CallOutcome): void {
+    const event = { type: 'call', policy: this.policy, kind: this.kind, outcome, durationMs } as E;
+    if (verdict !== undefined) (event as { verdict?: CallOutcome }).verdict = verdict;
+    this.emit(event);
   }
 }
 

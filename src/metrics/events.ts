@@ -35,8 +35,17 @@ interface EventBase {
 /** One execution through the policy ended. */
 export interface PolicyCallEvent extends EventBase {
   readonly type: 'call';
-  /** As the policy judged it; `ignored` covers calls called off (caller aborts, hedge losers) and outcomes classified as neither. */
+  /**
+   * What the caller of this policy got: `success` (a value), `failure` (an error or a failed result), or
+   * `ignored` when the call was called off (the caller aborted, a hedge lost).
+   */
   readonly outcome: 'success' | 'failure' | 'ignored';
+  /**
+   * How the policy classified the outcome, for policies that classify (circuit breaker, retry, hedge,
+   * adaptive throttle, slo): `failure` matched its `handle`/`handleResult`, `ignored` matched `ignore`
+   * or was called off, `success` is anything else, an error it does not handle included.
+   */
+  readonly verdict?: 'success' | 'failure' | 'ignored';
   /** From entering the policy to the outcome, ms. */
   readonly durationMs: number;
   /** What the call failed with (circuit breaker: failures and slow failures). */

@@ -8,7 +8,7 @@ import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { guarded, reportCallbackError } from '../core/report.js';
 import { type Gate, Recovery, type Result, type Runner, type Stage } from '../core/stage.js';
-import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import { EventStream, outcomeOf, resultOutcome } from '../metrics/event-stream.js';
 import type { PolicyGiveUpEvent, PolicyRetryEvent, RetryEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
@@ -138,7 +138,7 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
 
   exit(scope: Scope, startedAt: Started, result: Result): Result | Recovery {
     if (result instanceof Fail || this.#checksResults) return this.#judge(scope, startedAt, result);
-    this.#succeeded(startedAt, SUCCESS);
+    this.#succeeded(scope, startedAt, SUCCESS, result);
     return result;
   }
 
@@ -146,27 +146,27 @@ class Retry<R> extends Executor<R> implements RetryPolicy<R>, Gate<Started> {
   #judge(scope: Scope, startedAt: Started, result: Result): Result | Recovery {
     const verdict = this.options.classifier.verdict(result, scope);
     if (verdict === FAILURE) return new Recovery((again) => this.#retrying(scope, again, result, startedAt));
-    this.#succeeded(startedAt, verdict);
+    this.#succeeded(scope, startedAt, verdict, result);
     return result;
   }
 
   /** The first attempt settled it: nothing was retried. */
-  #succeeded(startedAt: Started, verdict: Verdict): void {
+  #succeeded(scope: Scope, startedAt: Started, verdict: Verdict, result: Result): void {
     this.options.budget?.recordOutcome(false);
-    if (startedAt !== undefined) this.#called(startedAt, verdict);
+    if (startedAt !== undefined) this.#called(scope, startedAt, verdict, result);
   }
 
   async #retrying(scope: Scope, again: Runner, first: Result, startedAt: Started): Promise<Result> {
     const result = await this.#loop(scope, again, first, startedAt);
     if (startedAt !== undefined && this.#events.wants('call')) {
-      this.#called(startedAt, this.options.classifier.verdict(result, scope));
+      this.#called(scope, startedAt, this.options.classifier.verdict(result, scope), result);
     }
     return result;
   }
 
-  #called(startedAt: number, verdict: Verdict): void {
+  #called(scope: Scope, startedAt: number, verdict: Verdict, result: Result): void {
     if (!this.#events.wants('call')) return;
-    this.#events.call(outcomeOf(verdict), this.#clock.now() - startedAt);
+    this.#events.call(resultOutcome(result, scope), this.#clock.now() - startedAt, outcomeOf(verdict));
   }
 
   /** Retries a failed first attempt; resolves to the final result. */

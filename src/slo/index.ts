@@ -5,7 +5,7 @@ import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import { EventStream, outcomeOf, resultOutcome } from '../metrics/event-stream.js';
 import type { PolicySloEvent, SloEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
@@ -172,7 +172,7 @@ class Slo<R> extends Executor<R> implements SloPolicy<R>, Gate<number> {
     const verdict = result instanceof Fail || c.checksResults ? c.verdict(result, scope) : SUCCESS;
     const outcome = outcomeOf(verdict);
     this.record(outcome, durationMs, now);
-    if (this.#events.wants('call')) this.#events.call(outcome, durationMs);
+    if (this.#events.wants('call')) this.#events.call(resultOutcome(result, scope), durationMs, outcome);
     return result;
   }
 

@@ -6,7 +6,7 @@ import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
-import { EventStream, outcomeOf } from '../metrics/event-stream.js';
+import { EventStream, outcomeOf, resultOutcome } from '../metrics/event-stream.js';
 import type { AdaptiveThrottleEvent, PolicyRejectEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
 import {
@@ -135,7 +135,11 @@ class Throttle<R> extends Executor<R> implements AdaptiveThrottlePolicy<R>, Gate
       result instanceof Fail || classifier.checksResults ? classifier.verdict(result, scope) : SUCCESS;
     this.#record(token, verdict);
     if (token instanceof Timed && this.#events.wants('call')) {
-      this.#events.call(outcomeOf(verdict), this.#clock.now() - token.startedAt);
+      this.#events.call(
+        resultOutcome(result, scope),
+        this.#clock.now() - token.startedAt,
+        outcomeOf(verdict),
+      );
     }
     return result;
   }

@@ -98,7 +98,14 @@ describe('hedge', () => {
     expect(hedges).toEqual([{ type: 'hedge', policy: 'p', kind: 'hedge', attempt: 2, trigger: 'delay' }]);
     expect(all.map((e) => e.type)).toEqual(['hedge', 'call']);
     expect(all[0]).toBe(hedges[0]);
-    expect(all[1]).toEqual({ type: 'call', policy: 'p', kind: 'hedge', outcome: 'success', durationMs: 70 });
+    expect(all[1]).toEqual({
+      type: 'call',
+      policy: 'p',
+      kind: 'hedge',
+      outcome: 'success',
+      verdict: 'success',
+      durationMs: 70,
+    });
   });
 
   it('never runs more than maxHedges extra attempts', async () => {

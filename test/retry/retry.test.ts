@@ -160,7 +160,14 @@ describe('retry', () => {
     expect(giveUps).toHaveLength(1);
     expect(all[0]).toBe(retries[0]);
     expect(all[1]).toBe(giveUps[0]);
-    expect(all[2]).toEqual({ type: 'call', policy: 'p', kind: 'retry', outcome: 'failure', durationMs: 5 });
+    expect(all[2]).toEqual({
+      type: 'call',
+      policy: 'p',
+      kind: 'retry',
+      outcome: 'failure',
+      verdict: 'failure',
+      durationMs: 5,
+    });
     expect(policy.snapshot()).toMatchObject({ kind: 'retry', calls: 1, retries: 1, giveUps: 1 });
   });
 

@@ -125,8 +125,8 @@ describe('SLO tracking', () => {
     });
     await s.executeOutcome(() => Promise.reject(new Error('down')));
     expect(events).toEqual([
-      { type: 'call', policy: 'calls', kind: 'slo', outcome: 'success', durationMs: 12 },
-      { type: 'call', policy: 'calls', kind: 'slo', outcome: 'failure', durationMs: 0 },
+      { type: 'call', policy: 'calls', kind: 'slo', outcome: 'success', verdict: 'success', durationMs: 12 },
+      { type: 'call', policy: 'calls', kind: 'slo', outcome: 'failure', verdict: 'failure', durationMs: 0 },
     ]);
   });
 

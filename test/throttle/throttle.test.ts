@@ -211,7 +211,7 @@ describe('adaptiveThrottle', () => {
     stop();
     const base = { policy: 'thr', kind: 'adaptiveThrottle' };
     expect(events).toEqual([
-      { ...base, type: 'call', outcome: 'success', durationMs: 5 },
+      { ...base, type: 'call', outcome: 'success', verdict: 'success', durationMs: 5 },
       { ...base, type: 'reject', reason: 'throttled', retryAfterMs: undefined, probability: 0.25 },
     ]);
   });

@@ -147,6 +147,11 @@ export class Breaker<R> extends Executor<R> implements CircuitBreakerPolicy<R>, 
     const now = this.#clock.now();
     const durationMs = now - call.startedAt;
     const slow = durationMs > this.#slowMs;
+    // A call its caller gave up on says nothing about failures, but if it was already slow it is slow
+    // evidence: counted as a slow call (not a failure) while closed, so a hung downstream behind
+    // callers' deadlines still opens the circuit on the slow-call rate.
+    if (slow && verdict === IGNORED && sm.state === 'closed' && result instanceof Fail && scope.cancelled())
+      verdict = SUCCESS;
     if (verdict !== SUCCESS) this.#noteFailure(verdict, result);
     this.#count(call.generation, verdict, slow);
     sm.record(call.generation, verdict, slow, now);

@@ -28,6 +28,49 @@ describe('slow calls', () => {
     expect(slowEvents.map((e) => e.durationMs)).toEqual([150, 150]);
   });
 
+  describe('calls their callers gave up on', () => {
+    /** A downstream that hangs until its signal aborts, as fetch(url, { signal }) does. */
+    const hung = (ctx: { signal: AbortSignal }) =>
+      new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+    const breakerFor = (clock: FakeClock) =>
+      circuitBreaker({
+        window: { kind: 'count', size: 10 },
+        minimumCalls: 3,
+        slowCallDurationMs: 100,
+        slowCallRateThreshold: 0.5,
+        clock,
+      });
+    async function abandonAfter(breaker: ReturnType<typeof circuitBreaker>, clock: FakeClock, ms: number) {
+      const caller = new AbortController();
+      const call = breaker.executeOutcome(hung, caller.signal);
+      clock.advance(ms);
+      caller.abort(new Error('caller deadline'));
+      const outcome = await call;
+      expect(outcome.ok).toBe(false);
+    }
+
+    it('count as slow calls once slower than slowCallDurationMs: a hung downstream opens the circuit', async () => {
+      const clock = new FakeClock();
+      const breaker = breakerFor(clock);
+      const calls: PolicyCallEvent[] = [];
+      breaker.onEvent((e) => {
+        if (e.type === 'call') calls.push(e);
+      });
+      for (let i = 0; i < 3; i++) await abandonAfter(breaker, clock, 150);
+      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', failures: 0 });
+      // The caller saw its own abort (ignored); the window recorded a slow call, not a failure.
+      expect(calls[0]).toMatchObject({ outcome: 'ignored', verdict: 'success', slow: true, durationMs: 150 });
+    });
+
+    it('are not counted at all when the caller left before the call was slow', async () => {
+      const clock = new FakeClock();
+      const breaker = breakerFor(clock);
+      for (let i = 0; i < 5; i++) await abandonAfter(breaker, clock, 50);
+      expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 0, slowCalls: 0, failures: 0 });
+    });
+  });
+
   it('reports durations to onSuccess and onFailure listeners', async () => {
     const clock = new FakeClock();
     const breaker = circuitBreaker({ clock });

@@ -129,8 +129,8 @@ export type {
   SloEvent,
   TimeoutEvent,
 } from './metrics/events.js';
-export type { Observable, SnapshotBase } from './metrics/observable.js';
-export type { PolicyRegistry } from './metrics/registry.js';
+export type { Observable, ObservableGroup, SnapshotBase } from './metrics/observable.js';
+export type { PolicyRegistry, Registrable } from './metrics/registry.js';
 export { policyRegistry } from './metrics/registry.js';
 export type { Pipeline, PipelineAccepts, PipelineAdds } from './pipeline.js';
 export { pipeline } from './pipeline.js';

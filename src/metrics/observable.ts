@@ -1,4 +1,4 @@
-import type { Subscribe } from '../core/events.js';
+import type { Disposer, Subscribe } from '../core/events.js';
 import type { PolicyEvent, PolicyKind } from './events.js';
 
 /** What every policy snapshot has; each policy adds its own figures. */
@@ -14,6 +14,23 @@ export interface Observable {
   snapshot(): SnapshotBase;
   /** Every event of the policy, in the uniform shape metrics sinks consume. */
   readonly onEvent: Subscribe<PolicyEvent>;
+}
+
+/**
+ * Policies that come and go (the per-origin breakers of `breakwater/fetch`): a registry given the group
+ * lists its members while they live. `observe` calls `added` for every current member at once and for
+ * each new one, and `removed` for each that goes.
+ */
+export interface ObservableGroup {
+  observe(added: (member: Observable) => void, removed: (member: Observable) => void): Disposer;
+}
+
+export function isObservableGroup(value: unknown): value is ObservableGroup {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<ObservableGroup>).observe === 'function'
+  );
 }
 
 export function isObservable(value: unknown): value is Observable {

@@ -1,7 +1,16 @@
 import { type Disposer, Emitter, type Listener, type Subscribe } from '../core/events.js';
 import { invalid } from '../core/options.js';
 import type { PolicyEvent } from './events.js';
-import { isObservable, type Observable, type SnapshotBase } from './observable.js';
+import {
+  isObservable,
+  isObservableGroup,
+  type Observable,
+  type ObservableGroup,
+  type SnapshotBase,
+} from './observable.js';
+
+/** What a registry takes: a policy, a pipeline (each of its policies), or a group that follows its members. */
+export type Registrable = Observable | ObservableGroup | { readonly policies: readonly unknown[] };
 
 /**
  * The named policies of a process, for health endpoints, exporters and the dashboard. Registration is
@@ -9,8 +18,11 @@ import { isObservable, type Observable, type SnapshotBase } from './observable.j
  * and names are unique within a registry.
  */
 export interface PolicyRegistry {
-  /** Adds policies (a pipeline adds each of its policies). Throws if another policy has the same name. */
-  add(...policies: readonly unknown[]): this;
+  /**
+   * Adds policies: a pipeline adds each of its policies, a group (`breakwater/fetch`'s per-origin
+   * breakers) its members while they live. Throws if another policy has the same name.
+   */
+  add(...policies: readonly Registrable[]): this;
   /** Removes the policy if it is the one registered under its name, and stops forwarding its events. */
   remove(policy: Observable): boolean;
   get(name: string): Observable | undefined;
@@ -36,6 +48,8 @@ export function policyRegistry(): PolicyRegistry {
 class Registry implements PolicyRegistry {
   readonly #byName = new Map<string, Observable>();
   readonly #events = new Emitter<PolicyEvent>();
+  /** Groups followed: their members come and go for as long as the registry lives. */
+  readonly #groups = new Set<ObservableGroup>();
   readonly #forwarders = new Map<Observable, Disposer>();
   readonly #forward = (event: PolicyEvent) => this.#events.emit(event);
   readonly #removals = new Emitter<Observable>();
@@ -45,11 +59,21 @@ class Registry implements PolicyRegistry {
     return [...this.#byName.values()];
   }
 
-  add(...policies: readonly unknown[]): this {
-    for (const item of policies) {
+  add(...policies: readonly Registrable[]): this {
+    for (const item of policies as readonly unknown[]) {
+      if (isObservableGroup(item)) {
+        if (!this.#groups.has(item)) {
+          this.#groups.add(item);
+          item.observe(
+            (member) => this.add(member),
+            (member) => this.remove(member),
+          );
+        }
+        continue;
+      }
       const nested = (item as { policies?: unknown }).policies;
       if (!isObservable(item) && Array.isArray(nested)) {
-        this.add(...nested);
+        this.add(...(nested as Registrable[]));
         continue;
       }
       if (!isObservable(item)) invalid('registry.add(policy)', 'a breakwater policy or pipeline', item);

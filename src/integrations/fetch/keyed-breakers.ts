@@ -1,14 +1,15 @@
 import type { CircuitBreakerPolicy } from '../../circuit-breaker/index.js';
-import type { Clock, Scope, Subscribe } from '../../extend.js';
+import type { Clock, Disposer, Scope, Subscribe } from '../../extend.js';
 import { Emitter, Fail, guarded } from '../../extend.js';
 import { definePolicy, type Gate, type Policy, type Result, stagesOf } from '../../index.js';
+import type { Observable, ObservableGroup } from '../../metrics/observable.js';
 
 /**
  * One circuit breaker per key (the origin, for fetch), created on first use. Bounded: at most
  * `maxKeys` breakers are kept, the least recently used is evicted beyond that, and breakers unused for
  * `idleMs` are dropped, so a client calling unbounded hosts keeps bounded memory.
  */
-export interface KeyedBreakers extends Policy {
+export interface KeyedBreakers extends Policy, ObservableGroup {
   /** The breaker for `key`, created if missing; counts as a use. Throws what a failing factory throws. */
   get(key: string): CircuitBreakerPolicy;
   /** The breaker for `key` if one is kept, without creating or touching it. */
@@ -23,6 +24,11 @@ export interface KeyedBreakers extends Policy {
   readonly onCreate: Subscribe<{ readonly key: string; readonly breaker: CircuitBreakerPolicy }>;
   /** A breaker was dropped (evicted, expired, deleted or cleared). */
   readonly onEvict: Subscribe<{ readonly key: string; readonly breaker: CircuitBreakerPolicy }>;
+  /**
+   * Follows the breakers: `added` for each kept now and each created, `removed` for each dropped.
+   * `registry.add(breakers)` (or of a pipeline holding them, such as `http.policy`) uses it.
+   */
+  observe(added: (breaker: Observable) => void, removed: (breaker: Observable) => void): Disposer;
 }
 
 export interface KeyedBreakersOptions {
@@ -116,6 +122,22 @@ class Keyed implements OwnKeyedBreakers, Gate<Token | typeof UNGUARDED> {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  observe(added: (breaker: Observable) => void, removed: (breaker: Observable) => void): Disposer {
+    const stopCreate = this.onCreate(({ breaker }) => added(breaker));
+    const stopEvict = this.onEvict(({ breaker }) => removed(breaker));
+    try {
+      for (const entry of this.#entries.values()) added(entry.breaker);
+    } catch (error) {
+      stopCreate();
+      stopEvict();
+      throw error;
+    }
+    return () => {
+      stopCreate();
+      stopEvict();
+    };
   }
 
   keys(): string[] {

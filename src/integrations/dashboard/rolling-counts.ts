@@ -65,7 +65,9 @@ export class RollingCounts {
   coveredMs(now: number): number {
     if (now >= this.#nextRotationAt) this.#rotate(now);
     const covered = (this.#slots - 1) * this.#slotMs + (now - this.#epoch * this.#slotMs);
-    const since = now - this.#startedAt;
+    // `now` may have been read just before this window was made (a frame's first sight of a policy):
+    // a window never covers less than nothing.
+    const since = now > this.#startedAt ? now - this.#startedAt : 0;
     return since < covered ? since : covered;
   }
 }

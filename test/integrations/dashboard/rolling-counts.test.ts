@@ -37,6 +37,14 @@ describe('rolling counts', () => {
     expect(counts.coveredMs(99_999)).toBe(9_999);
   });
 
+  it('covers nothing, never less, for a time read just before it was made (a new policy in a frame)', () => {
+    const clock = new FakeClock(5_000);
+    const counts = new RollingCounts(1, 10_000, 10, clock);
+    // The dashboard reads `now` once per frame, then makes the windows of policies it had not seen.
+    expect(counts.coveredMs(4_999.75)).toBe(0);
+    expect(counts.coveredMs(5_000.5)).toBe(0.5);
+  });
+
   it('reports exactly the counts of the slots still in the window (property)', () => {
     fc.assert(
       fc.property(

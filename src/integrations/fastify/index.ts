@@ -156,9 +156,21 @@ function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): voi
     : new Map<string, Pipeline>();
   if (!fastify.hasDecorator('breakwater')) fastify.decorate('breakwater', Object.freeze({ routes }));
 
-  fastify.addHook('onRoute', (route) => {
+  // Fastify adds a HEAD route for every GET route, with the GET route's options: it shares the GET
+  // route's protection rather than getting a breaker and a timeout of its own.
+  const getRoutes = new Map<string, { readonly config: unknown; readonly p: Protection }>();
+  const protectionOf = (route: RouteOptions): Protection | undefined => {
+    if (route.method === 'HEAD') {
+      const get = getRoutes.get(route.url);
+      if (get !== undefined && get.config === route.config) return get.p;
+    }
+    const p = protect(route);
+    if (p !== undefined && route.method === 'GET') getRoutes.set(route.url, { config: route.config, p });
+    return p;
+  };
+  const protect = (route: RouteOptions): Protection | undefined => {
     const config = (route.config as { breakwater?: RouteBreakwaterOptions | false } | undefined)?.breakwater;
-    if (config === false) return;
+    if (config === false) return undefined;
     const name = `${base.name}:${routeName(route)}`;
     const rpath = `route ${routeName(route)} config.breakwater`;
     if (config !== undefined) checkKeys(rpath, config, ROUTE_KEYS);
@@ -190,8 +202,14 @@ function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): voi
         ? buildTimeout(`${rpath}.timeout`, name, base.clock, config!.timeout)
         : (sharedTimeout ?? buildTimeout(`${path}.timeout`, name, base.clock, inbound.timeout)),
     });
-    if (p.pipeline.policies.length === 0) return;
+    if (p.pipeline.policies.length === 0) return undefined;
     routes.set(routeName(route), p.pipeline);
+    return p;
+  };
+
+  fastify.addHook('onRoute', (route) => {
+    const p = protectionOf(route);
+    if (p === undefined) return;
     const hook = function breakwaterOnRequest(
       this: FastifyInstance,
       request: FastifyRequest,

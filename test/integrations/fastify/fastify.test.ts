@@ -121,6 +121,20 @@ describe('fastify plugin: per-route timeouts and breakers', () => {
     expect(registry.snapshots()['fastify:GET /fine:circuit-breaker']).toMatchObject({ state: 'closed' });
   });
 
+  it("protects the HEAD route Fastify adds for a GET route with the GET route's own policies", async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { circuitBreaker: {}, timeout: 1_000 });
+    fastify.get('/page', async () => 'page');
+    const url = await listen(fastify);
+    expect((await fetch(`${url}/page`, { method: 'HEAD' })).status).toBe(200);
+    expect((await fetch(`${url}/page`)).status).toBe(200);
+    // One breaker and one timeout for the route, which saw both requests.
+    expect([...fastify.breakwater.routes.keys()]).toEqual(['GET /page']);
+    const registry = policyRegistry().add(...fastify.breakwater.routes.values());
+    expect(Object.keys(registry.snapshots()).filter((n) => n.includes('HEAD'))).toEqual([]);
+    expect(registry.snapshots()['fastify:GET /page:circuit-breaker']).toMatchObject({ calls: 2 });
+  });
+
   it('leaves a route with config.breakwater false unprotected', async () => {
     const fastify = app();
     await fastify.register(fastifyBreakwater, { bulkhead: 1, timeout: 1_000 });
@@ -188,7 +202,7 @@ describe('fastify plugin: encapsulation', () => {
     await clock.tick(30);
     expect((await res).status).toBe(503);
     await waitFor(() => shared.snapshot().inflight === 0, 'the slot freed');
-    expect([...fastify.breakwater.routes.keys()]).toEqual(['GET /nested', 'HEAD /nested']);
+    expect([...fastify.breakwater.routes.keys()]).toEqual(['GET /nested']);
   });
 });
 

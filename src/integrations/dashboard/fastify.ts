@@ -13,7 +13,11 @@ interface FastifyReplyLike {
 }
 /** The parts of a FastifyInstance the plugin uses. */
 export interface FastifyInstanceLike {
-  get(path: string, handler: (request: FastifyRequestLike, reply: FastifyReplyLike) => void): unknown;
+  get(
+    path: string,
+    options: { readonly config: { readonly breakwater: false } },
+    handler: (request: FastifyRequestLike, reply: FastifyReplyLike) => void,
+  ): unknown;
   addHook(name: 'preClose', hook: (done: () => void) => void): unknown;
 }
 
@@ -34,6 +38,8 @@ export interface FastifyDashboardOptions {
  * an encapsulated plugin. Event streams it opened are ended in a `preClose` hook, as an open stream
  * would otherwise keep `app.close()` waiting.
  */
+const UNPROTECTED = Object.freeze({ config: Object.freeze({ breakwater: false as const }) });
+
 export function fastifyDashboard(
   fastify: FastifyInstanceLike,
   options: FastifyDashboardOptions,
@@ -59,8 +65,10 @@ export function fastifyDashboard(
     }
     board.serve(subpath, request.raw, res);
   };
-  fastify.get('/', serve('/'));
-  fastify.get('/events', serve('/events'));
+  // Outside breakwater's inbound protection: an open page would hold a bulkhead slot for as long as it
+  // is open, and time out; load shedding must not blind the page that shows it.
+  fastify.get('/', UNPROTECTED, serve('/'));
+  fastify.get('/events', UNPROTECTED, serve('/events'));
   fastify.addHook('preClose', (next) => {
     for (const res of streams) res.end();
     next();

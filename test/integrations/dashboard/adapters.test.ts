@@ -11,6 +11,7 @@ import {
   expressDashboard,
   fastifyDashboard,
 } from '../../../src/integrations/dashboard/index.js';
+import { fastifyBreakwater } from '../../../src/integrations/fastify/index.js';
 import { FakeClock } from '../../helpers.js';
 import { openStream } from './sse.js';
 
@@ -101,6 +102,21 @@ describe('Fastify plugin', () => {
     await stream.ended();
     expect(b.clients).toBe(0);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('stays outside fastifyBreakwater: an open page holds no bulkhead slot and never times out', async () => {
+    const { board: b } = board();
+    const app = Fastify();
+    await app.register(fastifyBreakwater, { bulkhead: { limit: 1, queue: 0 }, timeout: 50 });
+    await app.register(fastifyDashboard, { dashboard: b, prefix: '/dashboard' });
+    app.get('/work', async () => 'done');
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => app.close());
+    const stream = await openStream(`${base}/dashboard/events`);
+    await stream.next();
+    // With the page open, the one slot is still free for the application's own route.
+    expect((await fetch(`${base}/work`)).status).toBe(200);
+    expect([...app.breakwater.routes.keys()]).toEqual(['GET /work']);
   });
 
   it('refuses to register without a dashboard', async () => {

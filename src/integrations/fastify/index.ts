@@ -138,12 +138,22 @@ const plugin: FastifyPluginCallback<FastifyBreakwaterOptions> = (fastify, option
   done();
 };
 
+/** Nested registrations without a prefix, numbered for their default names. */
+let nesting = 0;
+
 function setup(fastify: FastifyInstance, options: FastifyBreakwaterOptions): void {
   const path = 'fastifyBreakwater';
   const { respond, key, ...inbound } = options;
   const write = func<Respond>(`${path}.respond`, respond, defaultRespond);
   const keyOf = func<Key>(`${path}.key`, key, defaultKey);
-  const base = resolveInbound(path, inbound, 'fastify');
+  // A registration below another one is named after its prefix by default (`fastify/api`), so the two
+  // registrations' policies can sit in one registry.
+  const nested = fastify.hasDecorator('breakwater');
+  const base = resolveInbound(
+    path,
+    inbound,
+    nested ? `fastify${fastify.prefix || `#${++nesting}`}` : 'fastify',
+  );
   // One bulkhead for every route of this context: load shedding protects the server, not a route.
   const shared = buildBulkhead(`${path}.bulkhead`, base.name, base.clock, inbound.bulkhead);
   const sharedBreaker = isPolicy(inbound.circuitBreaker) ? inbound.circuitBreaker : null;

@@ -179,6 +179,28 @@ describe('fastify plugin: encapsulation', () => {
     expect((await first).status).toBe(200);
   });
 
+  it('names a nested registration after its prefix, so both fit in one registry', async () => {
+    const fastify = app();
+    await fastify.register(fastifyBreakwater, { bulkhead: 10, timeout: 1_000 });
+    await fastify.register(
+      async (child) => {
+        await child.register(fastifyBreakwater, { bulkhead: 2, timeout: 500 });
+        child.get('/users', async () => 'users');
+      },
+      { prefix: '/api' },
+    );
+    fastify.get('/health', async () => 'ok');
+    const url = await listen(fastify);
+    expect((await fetch(`${url}/api/users`)).status).toBe(200);
+    const registry = policyRegistry().add(...fastify.breakwater.routes.values());
+    expect(Object.keys(registry.snapshots()).sort()).toEqual([
+      'fastify/api:GET /api/users:timeout',
+      'fastify/api:bulkhead',
+      'fastify:GET /health:timeout',
+      'fastify:bulkhead',
+    ]);
+  });
+
   it('nests a registration inside another: the outer bulkhead and the inner timeout both apply', async () => {
     const clock = new FakeClock();
     const shared = bulkhead({ limit: 5, clock });

@@ -36,7 +36,7 @@ section[hidden]{display:none}
 .badge[data-state=isolated]{background:var(--iso)}
 .badge[data-state=metrics-only]{background:var(--info)}
 .rates{display:flex;align-items:flex-end;gap:14px;margin:8px 0 4px}
-.big{font-size:20px;font-weight:600}
+.big{font-size:20px;font-weight:600;white-space:nowrap}
 .big small{font-size:11px;color:var(--mute);font-weight:400;margin-left:2px}
 .err[data-level=bad]{color:var(--bad)}
 .line[data-level=bad]{color:var(--bad);font-weight:600}

@@ -2,20 +2,13 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { compile, EDGE, type Part } from '../core/compile.js';
 import type { Context } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
-import {
-  deliverAll,
-  pushWaiter,
-  removeWaiter,
-  settled,
-  Waiter,
-  type WaiterGroup,
-  type WaiterOwner,
-} from '../core/group-waiter.js';
+import { List } from '../core/list.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES, stagesOf } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
 import { SharedScope } from '../core/shared-scope.js';
 import type { Runner, Stage, Wrapper } from '../core/stage.js';
+import { deliverAll, GroupWaiter, settled, type WaiterOwner } from '../core/waiter.js';
 import { EventStream } from '../metrics/event-stream.js';
 import type { BatchEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -62,19 +55,19 @@ export function batch<V = unknown, K = string>(options: BatchOptions<V, K>): Bat
   return new Batcher<V, K>(resolveBatchOptions(options));
 }
 
-/** The callers of one key in one batch. */
-class Item<K> implements WaiterGroup {
+/** The callers of one key in one batch: the item is their list, so there is no list object per key. */
+class Item<K> extends List<ItemWaiter<K>> {
   readonly batch: Pending<K>;
   readonly key: K;
-  head: Waiter | null = null;
-  tail: Waiter | null = null;
-  size = 0;
 
   constructor(batch: Pending<K>, key: K) {
+    super();
     this.batch = batch;
     this.key = key;
   }
 }
+
+type ItemWaiter<K> = GroupWaiter<Item<K>>;
 
 /** One batch, from its first key to its delivery. */
 class Pending<K> {
@@ -91,7 +84,7 @@ class Pending<K> {
   startedAt = Number.NaN;
 }
 
-class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, WaiterOwner {
+class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, WaiterOwner<ItemWaiter<K>> {
   readonly stage = 'wrapper';
   readonly kind = 'batch';
   readonly name: string;
@@ -180,9 +173,9 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
       item = new Item(batch, key);
       batch.items.set(key, item);
     }
-    const waiter = new Waiter(this, item, rejects);
+    const waiter = new GroupWaiter(this, item, rejects);
     const promise = waiter.promise();
-    pushWaiter(item, waiter);
+    item.push(waiter);
     batch.callers++;
     if (signal !== null) waiter.watch(signal);
     if (batch.items.size >= this.#maxSize) this.#dispatch(batch);
@@ -244,10 +237,10 @@ class Batcher<V, K> extends Executor<V> implements BatchPolicy<V, K>, Wrapper, W
     );
   }
 
-  onWaiterAborted(waiter: Waiter, reason: unknown): void {
-    const item = waiter.group as Item<K>;
+  onWaiterAborted(waiter: ItemWaiter<K>, reason: unknown): void {
+    const item = waiter.group;
     const batch = item.batch;
-    removeWaiter(item, waiter);
+    item.remove(waiter);
     batch.callers--;
     const failure = new Fail(reason);
     if (!batch.sent) {

@@ -4,6 +4,7 @@ import { deadlineQueueFor, type Lane } from '../core/deadline-queue.js';
 import { BulkheadRejectedError, type BulkheadRejectReason } from '../core/errors.js';
 import type { Subscribe } from '../core/events.js';
 import { failureOf } from '../core/failure.js';
+import { List } from '../core/list.js';
 import { invalid } from '../core/options.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
@@ -24,7 +25,7 @@ import {
   resolveBulkheadOptions,
   validateLimit,
 } from './options.js';
-import { BulkheadWaiter, type BulkheadWaiterOwner, WaitQueue } from './wait-queue.js';
+import { BulkheadWaiter, type BulkheadWaiterOwner } from './wait-queue.js';
 
 export type { BulkheadOptions } from './options.js';
 
@@ -101,7 +102,7 @@ class Admission {
 class Partition {
   reserved = 0;
   inflight = 0;
-  readonly queue = new WaitQueue<BulkheadWaiter>();
+  readonly queue = new List<BulkheadWaiter>();
   constructor(
     readonly index: number,
     readonly name: string,
@@ -261,20 +262,13 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
     if (this.#queued >= this.options.queue) return this.#reject(p, 'full');
     if (scope.isAborted()) return new Fail(scope.abortReason());
     const now = this.#clock.now();
-    return new Promise<Token | Fail>((resolve) => {
-      const waiter = new BulkheadWaiter(
-        resolve as (token: unknown) => void,
-        p.index,
-        this.#seq++,
-        now,
-        now + this.options.maxWaitMs,
-        this,
-      );
-      p.queue.push(waiter);
-      this.#queued++;
-      this.#lane?.add(waiter);
-      waiter.watch(scope);
-    });
+    const waiter = new BulkheadWaiter(p.index, this.#seq++, now, now + this.options.maxWaitMs, this);
+    const promise = waiter.promise() as Promise<Token | Fail>;
+    p.queue.push(waiter);
+    this.#queued++;
+    this.#lane?.add(waiter);
+    waiter.watchScope(scope);
+    return promise;
   }
 
   #reject(p: Partition, reason: BulkheadRejectReason): Fail {
@@ -388,8 +382,7 @@ class Bulkhead extends Executor implements BulkheadPolicy, BulkheadWaiterOwner {
   }
 
   #dequeue(waiter: BulkheadWaiter): boolean {
-    if (!waiter.queued) return false;
-    this.#parts[waiter.partition]!.queue.remove(waiter);
+    if (!this.#parts[waiter.partition]!.queue.remove(waiter)) return false;
     this.#queued--;
     waiter.detach();
     return true;

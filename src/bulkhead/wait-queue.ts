@@ -1,8 +1,6 @@
 import type { DeadlineEntry, Lane } from '../core/deadline-queue.js';
 import { Waiter, type WaiterOwner } from '../core/waiter.js';
 
-export { WaitQueue } from '../core/waiter.js';
-
 /** Hooks a bulkhead waiter calls back into when it leaves the queue on its own. */
 export interface BulkheadWaiterOwner extends WaiterOwner<BulkheadWaiter> {
   onWaiterExpired(waiter: BulkheadWaiter): void;
@@ -13,6 +11,7 @@ export class BulkheadWaiter extends Waiter implements DeadlineEntry {
   readonly partition: number;
   /** Arrival order across partitions (FIFO between them). */
   readonly seq: number;
+  readonly enqueuedAt: number;
   // Deadline-queue links.
   deadline: number;
   prevEntry: DeadlineEntry | null = null;
@@ -20,16 +19,16 @@ export class BulkheadWaiter extends Waiter implements DeadlineEntry {
   lane: Lane | null = null;
 
   constructor(
-    resolve: (token: unknown) => void,
     partition: number,
     seq: number,
     enqueuedAt: number,
     deadline: number,
     owner: BulkheadWaiterOwner,
   ) {
-    super(resolve, enqueuedAt, owner as WaiterOwner<never>);
+    super(owner as WaiterOwner<never>);
     this.partition = partition;
     this.seq = seq;
+    this.enqueuedAt = enqueuedAt;
     this.deadline = deadline;
   }
 

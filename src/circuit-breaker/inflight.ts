@@ -1,3 +1,5 @@
+import { List } from '../core/list.js';
+
 /** A call admitted by a breaker that needs its start time (slow-call detection, duration events). */
 export class InflightCall {
   readonly generation: number;
@@ -6,7 +8,6 @@ export class InflightCall {
   next: InflightCall | null = null;
   /** Counted as slow while still running. */
   slow = false;
-  linked = false;
 
   constructor(generation: number, startedAt: number) {
     this.generation = generation;
@@ -20,30 +21,20 @@ export class InflightCall {
  * cursor and removing calls are O(1) amortised, however many calls hang.
  */
 export class InflightList {
-  #head: InflightCall | null = null;
-  #tail: InflightCall | null = null;
+  readonly #calls = new List<InflightCall>();
   #cursor: InflightCall | null = null;
   slowCount = 0;
 
   add(call: InflightCall): void {
-    call.linked = true;
-    call.prev = this.#tail;
-    if (this.#tail === null) this.#head = call;
-    else this.#tail.next = call;
-    this.#tail = call;
+    this.#calls.push(call);
     if (this.#cursor === null) this.#cursor = call;
   }
 
   remove(call: InflightCall): void {
-    if (!call.linked) return;
-    call.linked = false;
+    if (!this.#calls.has(call)) return;
     if (call.slow) this.slowCount--;
     if (this.#cursor === call) this.#cursor = call.next;
-    if (call.prev === null) this.#head = call.next;
-    else call.prev.next = call.next;
-    if (call.next === null) this.#tail = call.prev;
-    else call.next.prev = call.prev;
-    call.prev = call.next = null;
+    this.#calls.remove(call);
   }
 
   /** Marks calls started more than `thresholdMs` before `now` as slow; returns how many are. */
@@ -57,8 +48,6 @@ export class InflightList {
   }
 
   get size(): number {
-    let n = 0;
-    for (let c = this.#head; c !== null; c = c.next) n++;
-    return n;
+    return this.#calls.size;
   }
 }

@@ -1,19 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
 import type { Subscribe } from '../core/events.js';
-import {
-  deliverAll,
-  pushWaiter,
-  removeWaiter,
-  Waiter,
-  type WaiterGroup,
-  type WaiterOwner,
-} from '../core/group-waiter.js';
+import { List } from '../core/list.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import { reportCallbackError } from '../core/report.js';
 import { SharedScope } from '../core/shared-scope.js';
 import type { Result, Runner, Stage, Wrapper } from '../core/stage.js';
+import { deliverAll, GroupWaiter, type WaiterOwner } from '../core/waiter.js';
 import { EventStream } from '../metrics/event-stream.js';
 import type { CoalesceEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -71,13 +65,12 @@ export function coalesce<R = unknown>(options: CoalesceOptions): CoalescePolicy<
  * One shared execution: it is also the scope the work runs in (one object per miss, not two), and it
  * holds the callers that may leave early.
  */
-class Flight extends SharedScope implements WaiterGroup {
+class Flight extends SharedScope {
   /** The coalescing key (`key`, from Scope, is the first caller's own key). */
   readonly slot: string;
   readonly owner: Coalesce<unknown>;
-  head: Waiter | null = null;
-  tail: Waiter | null = null;
-  size = 0;
+  /** Callers that may leave early (they have a signal); created with the first of them. */
+  waiters: List<FlightWaiter> | null = null;
   /** The shared result (a value or a Fail, never rejecting). */
   promise: Promise<Result> | null = null;
   /** Callers attached, including those that cannot leave (no signal). */
@@ -100,11 +93,13 @@ class Flight extends SharedScope implements WaiterGroup {
   }
 }
 
+type FlightWaiter = GroupWaiter<Flight>;
+
 const MISS = Symbol('miss');
 /** Settled keys kept as tombstones before the in-flight map is rebuilt. */
 const IDLE_LIMIT = 1_024;
 
-class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, WaiterOwner {
+class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, WaiterOwner<FlightWaiter> {
   readonly stage = 'wrapper';
   readonly kind = 'coalesce';
   readonly name: string;
@@ -283,16 +278,16 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
     const signal = scope.signal;
     if (signal.aborted) return Promise.resolve(new Fail(signal.reason));
     flight.attached++;
-    const waiter = new Waiter(this, flight, false);
+    const waiter = new GroupWaiter(this, flight, false);
     const caller = waiter.promise();
-    pushWaiter(flight, waiter);
+    (flight.waiters ??= new List()).push(waiter);
     waiter.watch(signal);
     return caller;
   }
 
-  onWaiterAborted(waiter: Waiter, reason: unknown): void {
-    const flight = waiter.group as Flight;
-    removeWaiter(flight, waiter);
+  onWaiterAborted(waiter: FlightWaiter, reason: unknown): void {
+    const flight = waiter.group;
+    flight.waiters!.remove(waiter);
     flight.attached--;
     const failure = new Fail(reason);
     if (flight.attached === 0 && !flight.done && !flight.background) {
@@ -342,7 +337,7 @@ class Coalesce<R> extends Executor<R> implements CoalescePolicy<R>, Wrapper, Wai
         this.#clock.now() - flight.startedAt,
       );
     }
-    deliverAll(flight, result);
+    if (flight.waiters !== null) deliverAll(flight.waiters, result);
     return result;
   }
 }

@@ -1,3 +1,5 @@
+import { List } from '../core/list.js';
+
 /** A cached result (a value, or a Fail when failures are cached) and when it goes stale and dies. */
 export class CacheEntry {
   readonly key: string;
@@ -25,8 +27,8 @@ export class CacheEntry {
 export class LruCache {
   readonly maxEntries: number;
   readonly #map = new Map<string, CacheEntry>();
-  #head: CacheEntry | null = null;
-  #tail: CacheEntry | null = null;
+  /** Most recently used first. */
+  readonly #order = new List<CacheEntry>();
 
   constructor(maxEntries: number) {
     this.maxEntries = maxEntries;
@@ -43,9 +45,10 @@ export class LruCache {
 
   /** Marks an entry as most recently used. */
   touch(entry: CacheEntry): void {
-    if (this.#head === entry) return;
-    this.#unlink(entry);
-    this.#linkFirst(entry);
+    const order = this.#order;
+    if (order.peek() === entry) return;
+    order.remove(entry);
+    order.unshift(entry);
   }
 
   set(key: string, result: unknown, freshUntil: number, staleUntil: number): void {
@@ -57,43 +60,28 @@ export class LruCache {
       this.touch(entry);
       return;
     }
-    if (this.#map.size >= this.maxEntries && this.#tail !== null) this.delete(this.#tail);
+    const oldest = this.#order.last();
+    if (this.#map.size >= this.maxEntries && oldest !== null) this.delete(oldest);
     const created = new CacheEntry(key, result, freshUntil, staleUntil);
     this.#map.set(key, created);
-    this.#linkFirst(created);
+    this.#order.unshift(created);
   }
 
   delete(entry: CacheEntry): void {
     if (this.#map.get(entry.key) !== entry) return;
     this.#map.delete(entry.key);
-    this.#unlink(entry);
+    this.#order.remove(entry);
   }
 
   clear(): void {
     this.#map.clear();
-    this.#head = this.#tail = null;
+    this.#order.clear();
   }
 
   /** Keys from most to least recently used (for tests and inspection). */
   keys(): string[] {
     const keys: string[] = [];
-    for (let e = this.#head; e !== null; e = e.next) keys.push(e.key);
+    for (const e of this.#order) keys.push(e.key);
     return keys;
-  }
-
-  #linkFirst(entry: CacheEntry): void {
-    entry.prev = null;
-    entry.next = this.#head;
-    if (this.#head !== null) this.#head.prev = entry;
-    this.#head = entry;
-    if (this.#tail === null) this.#tail = entry;
-  }
-
-  #unlink(entry: CacheEntry): void {
-    if (entry.prev === null) this.#head = entry.next;
-    else entry.prev.next = entry.next;
-    if (entry.next === null) this.#tail = entry.prev;
-    else entry.next.prev = entry.prev;
-    entry.prev = entry.next = null;
   }
 }

@@ -1,10 +1,12 @@
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/context.js';
+import { type DeadlineQueue, deadlineQueueFor } from '../core/deadline-queue.js';
 import { RateLimitedError } from '../core/errors.js';
 import type { Subscribe } from '../core/events.js';
 import { Fail } from '../core/outcome.js';
 import { Executor, type Policy, STAGES } from '../core/policy.js';
 import type { Gate, Result, Stage } from '../core/stage.js';
+import type { WaiterOwner } from '../core/waiter.js';
 import { EventStream, resultOutcome } from '../metrics/event-stream.js';
 import type { PolicyRejectEvent, RateLimiterEvent } from '../metrics/events.js';
 import type { Observable, SnapshotBase } from '../metrics/observable.js';
@@ -18,7 +20,7 @@ import {
 import { SmoothLimiter } from './smooth.js';
 import { TokenBucket } from './token-bucket.js';
 import type { RateAlgorithm } from './types.js';
-import { KeyLimit, RateWaiter, SlotHeap, type WaiterOwner } from './waiters.js';
+import { KeyLimit, RateWaiter, type SlotOwner } from './waiters.js';
 
 export type { KeyedRateLimitOptions, RateLimitAlgorithm, RateLimiterOptions } from './options.js';
 // For breakwater/redis, whose limiter takes the same rate options (not part of the main entry).
@@ -78,13 +80,10 @@ export function rateLimiter(options: number | RateLimiterOptions): RateLimiterPo
   return new Limiter(resolveRateLimiterOptions(options));
 }
 
-/** Timer slack: a fake clock fires at `now + (slot - now)`, which may round a hair below `slot`. */
-const SLACK_MS = 1e-6;
-
 /** The admission time when a 'call' listener was there at admission. */
 type Token = number | undefined;
 
-class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, WaiterOwner<RateWaiter> {
+class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, WaiterOwner<RateWaiter>, SlotOwner {
   readonly stage = 'gate';
   readonly watchesAbort = true;
   readonly kind = 'rateLimiter';
@@ -97,11 +96,12 @@ class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, Waiter
   /** The limit of an unkeyed limiter; null when keyed. */
   readonly #single: KeyLimit | null;
   readonly #table: KeyTable | null;
-  readonly #heap = new SlotHeap();
-  /** One timer for the whole limiter, armed for the earliest waiting slot. */
-  #timer: TimerHandle = undefined;
-  #armedAt = Number.POSITIVE_INFINITY;
-  readonly #fire = () => this.#onTimer();
+  /**
+   * Wakes the keys with waiting calls at their head's slot: the clock's shared deadline queue, whose
+   * one native timer is ref'd while someone waits (like a retry's sleep: the caller awaits this permit
+   * and nothing else may keep the process alive meanwhile), and gone once nobody waits.
+   */
+  readonly #queue: DeadlineQueue;
   #waiting = 0;
   #admitted = 0;
   #waited = 0;
@@ -117,6 +117,7 @@ class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, Waiter
     this.#clock = options.clock;
     this.#maxWaitMs = options.maxWaitMs;
     this.#intervalMs = options.permitIntervalMs;
+    this.#queue = deadlineQueueFor(options.clock);
     const events = new EventStream<RateLimiterEvent>('rateLimiter', options.name, [
       'call',
       'reject',
@@ -127,9 +128,12 @@ class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, Waiter
     this.onReject = events.on('reject');
     if (options.keyed) {
       this.#single = null;
-      this.#table = new KeyTable(options.maxKeys, (key, now) => new KeyLimit(key, this.#algorithm(now)));
+      this.#table = new KeyTable(
+        options.maxKeys,
+        (key, now) => new KeyLimit(key, this.#algorithm(now), this),
+      );
     } else {
-      this.#single = new KeyLimit(undefined, this.#algorithm(this.#clock.now()));
+      this.#single = new KeyLimit(undefined, this.#algorithm(this.#clock.now()), this);
       this.#table = null;
     }
   }
@@ -197,61 +201,30 @@ class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, Waiter
       limit.algo.release(now);
       return new Fail(scope.abortReason());
     }
-    return new Promise<Token | Fail>((resolve) => {
-      const waiter = new RateWaiter(resolve as (token: unknown) => void, limit, now, this);
-      if (limit.waiting === 0) {
-        limit.headAt = now + wait;
-        this.#table?.pin(limit);
-        this.#heap.push(limit);
-      }
-      limit.push(waiter);
-      this.#waiting++;
-      waiter.watch(scope);
-      this.#arm(now);
-    });
-  }
-
-  #arm(now: number): void {
-    const top = this.#heap.peek();
-    if (top === null) {
-      // Nobody waits: drop the (ref'd) timer so it cannot keep the process alive.
-      if (this.#timer !== undefined) {
-        this.#clock.clearTimer(this.#timer);
-        this.#timer = undefined;
-        this.#armedAt = Number.POSITIVE_INFINITY;
-      }
-      return;
+    const waiter = new RateWaiter(this, limit, now);
+    const promise = waiter.promise() as Promise<Token | Fail>;
+    const first = limit.waiting === 0;
+    if (first) {
+      limit.deadline = now + wait;
+      this.#table?.pin(limit);
     }
-    // A timer armed earlier than the top fires early and re-arms: no need to move it.
-    if (this.#timer !== undefined && this.#armedAt <= top.headAt) return;
-    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
-    this.#armedAt = top.headAt;
-    // Ref'd, like a retry's sleep: the caller awaits this permit and nothing else may keep the process
-    // alive meanwhile. It exists only while someone waits.
-    this.#timer = this.#clock.setTimer(this.#fire, Math.max(0, top.headAt - now), true);
+    limit.queue.push(waiter);
+    this.#waiting++;
+    waiter.watchScope(scope);
+    if (first) this.#queue.schedule(limit);
+    return promise;
   }
 
-  #onTimer(): void {
-    this.#timer = undefined;
-    this.#armedAt = Number.POSITIVE_INFINITY;
+  /** The head waiter of `limit` is due: the queue took the key out; it comes back if more wait. */
+  onSlot(limit: KeyLimit): void {
     const now = this.#clock.now();
-    // A native timer may fire a little early against a sub-millisecond clock: not-yet-due slots re-arm.
-    for (let top = this.#heap.peek(); top !== null && top.headAt <= now + SLACK_MS; top = this.#heap.peek()) {
-      this.#admitHead(top, now);
-    }
-    this.#arm(now);
-  }
-
-  #admitHead(limit: KeyLimit, now: number): void {
-    const waiter = limit.head!;
-    limit.remove(waiter);
+    const waiter = limit.queue.shift()!;
     this.#waiting--;
     if (limit.waiting === 0) {
-      this.#heap.remove(limit);
       this.#table?.unpin(limit);
     } else {
-      limit.headAt += this.#intervalMs;
-      this.#heap.later(limit);
+      limit.deadline += this.#intervalMs;
+      this.#queue.reschedule(limit);
     }
     waiter.detach();
     this.#admitted++;
@@ -268,20 +241,18 @@ class Limiter extends Executor implements RateLimiterPolicy, Gate<Token>, Waiter
   }
 
   onWaiterAborted(waiter: RateWaiter, reason: unknown): void {
-    if (!waiter.queued) return;
     const limit = waiter.limit;
+    if (!limit.queue.remove(waiter)) return;
     const now = this.#clock.now();
-    limit.remove(waiter);
     this.#waiting--;
     // The latest slot goes back to the algorithm; everyone behind the leaver moves one slot earlier
     // (slots are implicit, see KeyLimit), and a head that leaves hands its slot to the next waiter.
     limit.algo.release(now);
     if (limit.waiting === 0) {
-      this.#heap.remove(limit);
+      this.#queue.unschedule(limit);
       this.#table?.unpin(limit);
     }
     waiter.detach();
-    this.#arm(now);
     waiter.resolve(new Fail(reason));
   }
 

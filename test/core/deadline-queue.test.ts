@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DeadlineEntry, DeadlineQueue } from '../../src/core/deadline-queue.js';
+import { type DeadlineEntry, DeadlineQueue, type HeapEntry } from '../../src/core/deadline-queue.js';
 import { FakeClock, flush } from '../helpers.js';
 
 function entry(deadline: number, fired: string[], name: string): DeadlineEntry {
@@ -120,6 +120,154 @@ describe('DeadlineQueue', () => {
             else {
               expect(firedAt.get(i)).toHaveLength(1);
               expect(firedAt.get(i)![0]).toBe(deadline);
+            }
+          });
+          expect(q.size).toBe(0);
+          expect(clock.pendingTimers).toBe(0);
+        },
+      ),
+    );
+  });
+});
+
+function heapEntry(deadline: number, onDeadline: () => void): HeapEntry {
+  return { deadline, heapIndex: -1, heapSeq: 0, onDeadline };
+}
+
+describe('DeadlineQueue heap entries (arbitrary deadlines)', () => {
+  it("fires them at their exact time, earliest first, ties in scheduling order, on the lanes' timer", () => {
+    const clock = new FakeClock();
+    const q = new DeadlineQueue(clock);
+    const fired: string[] = [];
+    const at = (name: string) => () => fired.push(`${name}@${clock.now()}`);
+    q.schedule(heapEntry(100 / 3, at('c')));
+    q.schedule(heapEntry(10, at('a')));
+    q.schedule(heapEntry(100 / 3, at('d')));
+    q.lane(20).add(entry(20, fired, 'lane20'));
+    q.schedule(heapEntry(15, at('b')));
+    expect(clock.pendingTimers).toBe(1);
+    expect(q.size).toBe(5);
+    expect(q.heapSize).toBe(4);
+    clock.advance(100);
+    expect(fired).toEqual(['a@10', 'b@15', 'lane20', `c@${100 / 3}`, `d@${100 / 3}`]);
+    expect(clock.pendingTimers).toBe(0);
+    expect(q.size).toBe(0);
+  });
+
+  it('reschedules an entry that fired, or moved, keeping its place among equal deadlines', () => {
+    const clock = new FakeClock();
+    const q = new DeadlineQueue(clock);
+    const fired: string[] = [];
+    let left = 3;
+    const a: HeapEntry = heapEntry(10, () => {
+      fired.push(`a@${clock.now()}`);
+      if (--left > 0) {
+        a.deadline += 10;
+        q.reschedule(a);
+      }
+    });
+    const b = heapEntry(20, () => fired.push(`b@${clock.now()}`));
+    q.schedule(a);
+    q.schedule(b);
+    clock.advance(100);
+    // a was scheduled first: at 20 it still goes before b.
+    expect(fired).toEqual(['a@10', 'a@20', 'b@20', 'a@30']);
+    // Moved earlier, then later again, while scheduled (the clock is at 100).
+    const c = heapEntry(150, () => fired.push('c'));
+    q.schedule(c);
+    c.deadline = 140;
+    q.reschedule(c);
+    c.deadline = 145;
+    q.reschedule(c);
+    clock.advance(44);
+    expect(fired).toHaveLength(4);
+    clock.advance(1);
+    expect(fired).toHaveLength(5);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps the process alive while one is scheduled, and drops the timer when the last leaves early', async () => {
+    const clock = new FakeClock();
+    const q = new DeadlineQueue(clock);
+    const a = heapEntry(100, () => {});
+    const b = heapEntry(50, () => {});
+    q.schedule(a);
+    expect(clock.refTimers).toBe(1);
+    q.schedule(b);
+    expect(clock.pendingTimers).toBe(1);
+    q.unschedule(b);
+    q.unschedule(b);
+    expect(clock.refTimers).toBe(1);
+    q.unschedule(a);
+    expect(clock.pendingTimers).toBe(0);
+    expect(q.keepsAlive).toBe(false);
+    // With a lane entry still armed, leaving only unschedules.
+    const e = entry(200, [], 'e');
+    q.lane(200).add(e);
+    q.schedule(a);
+    q.unschedule(a);
+    expect(clock.refTimers).toBe(1);
+    q.lane(200).remove(e);
+    await flush();
+    expect(clock.refTimers).toBe(0);
+  });
+
+  it('fires every lane and heap entry exactly once, at its deadline, for any arm/disarm sequence', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            at: fc.integer({ min: 0, max: 200 }),
+            // A lane duration, or a heap entry's arbitrary (fractional) delay.
+            kind: fc.oneof(
+              fc.constantFrom(5, 20).map((ms) => ({ lane: ms })),
+              fc.double({ min: 0, max: 100, noNaN: true }).map((ms) => ({ heap: ms })),
+            ),
+            cancelAfter: fc.option(
+              fc.integer({ min: 0, max: 100 }).map((n) => n + 0.5),
+              { nil: undefined },
+            ),
+          }),
+          { maxLength: 40 },
+        ),
+        (ops) => {
+          const clock = new FakeClock();
+          const q = new DeadlineQueue(clock);
+          const firedAt = new Map<number, number[]>();
+          const deadlines = new Map<number, number>();
+          const record = (i: number) => () => firedAt.set(i, [...(firedAt.get(i) ?? []), clock.now()]);
+          ops.forEach((op, i) => {
+            clock.setTimer(() => {
+              if ('lane' in op.kind) {
+                const e: DeadlineEntry = {
+                  deadline: clock.now() + op.kind.lane,
+                  prevEntry: null,
+                  nextEntry: null,
+                  lane: null,
+                  onDeadline: record(i),
+                };
+                deadlines.set(i, e.deadline);
+                q.lane(op.kind.lane).add(e);
+                if (op.cancelAfter !== undefined) clock.setTimer(() => e.lane?.remove(e), op.cancelAfter);
+              } else {
+                const e = heapEntry(clock.now() + op.kind.heap, record(i));
+                deadlines.set(i, e.deadline);
+                q.schedule(e);
+                if (op.cancelAfter !== undefined) clock.setTimer(() => q.unschedule(e), op.cancelAfter);
+              }
+            }, op.at);
+          });
+          clock.advance(1_000);
+          ops.forEach((op, i) => {
+            const delay = 'lane' in op.kind ? op.kind.lane : op.kind.heap;
+            const cancelledFirst = op.cancelAfter !== undefined && op.cancelAfter < delay;
+            if (cancelledFirst) expect(firedAt.get(i)).toBeUndefined();
+            else {
+              expect(firedAt.get(i)).toHaveLength(1);
+              const late = firedAt.get(i)![0]! - deadlines.get(i)!;
+              // Heap entries fire at their very time; lane entries may round up to a whole ms.
+              expect(late).toBeGreaterThanOrEqual(-1e-6);
+              expect(late).toBeLessThan('lane' in op.kind ? 1 : 1e-6);
             }
           });
           expect(q.size).toBe(0);

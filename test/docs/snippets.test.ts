@@ -92,7 +92,9 @@ describe('documentation snippets', () => {
         });
       } catch (error) {
         const e = error as { stderr?: string; signal?: string };
-        failed.push(`${snippet.where}: ${e.signal ?? ''} ${(e.stderr ?? String(error)).split('\n').slice(0, 3).join(' ')}`);
+        failed.push(
+          `${snippet.where}: ${e.signal ?? ''} ${(e.stderr ?? String(error)).split('\n').slice(0, 3).join(' ')}`,
+        );
       }
     }
     expect(failed).toEqual([]);

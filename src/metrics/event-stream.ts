@@ -100,6 +100,7 @@ export class EventStream<E extends PolicyEvent> {
   ): Subscribe<Extract<E, { type: T }>> {
     const lane = this.#lanes[type];
     if (lane === undefined) throw new TypeError(`breakwater: no ${type} events on a ${this.kind}`);
+    const subscribe = counted(lane.listeners.subscribe, [lane]);
     return (listener) => {
       if (typeof listener !== 'function')
         throw new TypeError('breakwater: an event listener must be a function');
@@ -108,7 +109,7 @@ export class EventStream<E extends PolicyEvent> {
           ? listener
           : (event: Extract<E, { type: T }>) => (filter(event) ? listener(event) : undefined)
       ) as Listener<E>;
-      return counted(lane.listeners.subscribe, [lane])(deliver);
+      return subscribe(deliver);
     };
   }
 

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../../extend.js';
-import { func } from '../../extend.js';
+import { func, guarded } from '../../extend.js';
 import type { Pipeline } from '../../pipeline.js';
 import {
   type Answer,
@@ -44,6 +44,13 @@ export interface ProtectOptions extends InboundOptions {
    * `trust proxy` set). A throw is reported and the request goes unkeyed.
    */
   key?: (req: Request) => string | undefined;
+  /**
+   * Requests that bypass protection: they go straight to `next()`, hold no slot and are not judged.
+   * For the endpoints that must answer under overload (`(req) => req.path === '/metrics'`, the
+   * dashboard). Fastify's equivalent is a route's `config: { breakwater: false }`. A throw is reported
+   * and the request is protected.
+   */
+  skip?: (req: Request) => boolean;
 }
 
 /** An Express middleware, with the policies it runs each request under. */
@@ -51,6 +58,9 @@ export interface ProtectMiddleware extends RequestHandler {
   /** Outermost first: `policy`, circuit breaker, bulkhead, timeout. */
   readonly pipeline: Pipeline;
 }
+
+const never = (): boolean => false;
+const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
 
 function defaultKey(req: Request): string | undefined {
   return req.socket.remoteAddress;
@@ -104,9 +114,10 @@ class ExpressExchange extends InboundExchange {
  */
 export function protect(options: ProtectOptions = {}): ProtectMiddleware {
   const path = 'protect';
-  const { respond, key, ...inbound } = options;
+  const { respond, key, skip, ...inbound } = options;
   const write = func(`${path}.respond`, respond, defaultRespond);
   const keyOf = func(`${path}.key`, key, defaultKey);
+  const bypass = func<(req: Request) => boolean>(`${path}.skip`, skip);
   const r = resolveInbound(path, inbound, 'express');
   const p = protection(r, {
     policy: inbound.policy,
@@ -116,6 +127,10 @@ export function protect(options: ProtectOptions = {}): ProtectMiddleware {
   });
   traceHandlers();
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (bypass !== undefined && guarded(bypass, req, never, `${path}.skip`, p.name, isBoolean)) {
+      next();
+      return;
+    }
     // First: it finds this middleware's own layer among the router's running ones.
     const run = handlerRun(req);
     new ExpressExchange(p, req, res, next, write, run).start(requestKey(keyOf, req, path, p.name));

@@ -167,6 +167,52 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       await once(server, 'close');
     }
   }, 60_000);
+
+  it('keeps long names whole in a tooltip and the big figures on one line in a narrow card', async () => {
+    const long = `orders-service-primary-database-read-replica-${'x'.repeat(60)}`;
+    const breaker = circuitBreaker({ name: long });
+    const board = dashboard(policyRegistry().add(breaker), { intervalMs: 100 });
+    const server = createServer((req, res) => board.handle(req, res) || res.writeHead(404).end());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const profile = mkdtempSync(join(tmpdir(), 'bw-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 320, height: 640 },
+    });
+    try {
+      await breaker.execute(async () => 'ok');
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${base}/dashboard`);
+      const card = `[data-policy="${long}"]`;
+      await page.waitForSelector(`${card}[data-state="closed"]`, { timeout: 10_000 });
+      const name = page.locator(`${card} .name`);
+      expect(await name.getAttribute('title')).toBe(long);
+      // Truncated on screen (the tooltip is the only place it reads whole).
+      expect(await name.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
+      const big = page.locator(`${card} .big`).first();
+      const lines = await big.evaluate((e) => {
+        const style = getComputedStyle(e);
+        return {
+          whiteSpace: style.whiteSpace,
+          height: e.getBoundingClientRect().height,
+          lineHeight: parseFloat(style.fontSize) * 2,
+        };
+      });
+      expect(lines.whiteSpace).toBe('nowrap');
+      expect(lines.height).toBeLessThan(lines.lineHeight);
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+      board.close();
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    }
+  }, 60_000);
 });
 
 if (!hasChromium) {

@@ -66,6 +66,22 @@ async function setup(options: Parameters<typeof registerPrometheus>[2] = {}) {
 }
 
 describe('Prometheus exporter, scraped from a real /metrics endpoint', () => {
+  it('labels a call by what its caller got: an error the outer retry does not handle is a failure', async () => {
+    const { registry, scrape } = await setup();
+    const outer = retry({
+      name: 'outer-retry',
+      maxRetries: 2,
+      backoff: 0,
+      handle: (e) => e instanceof TypeError,
+    });
+    registry.add(outer);
+    for (let i = 0; i < 3; i++)
+      await outer.executeOutcome(() => Promise.reject(new RangeError('not retried')));
+    const m = await scrape();
+    expect(value(m, 'breakwater_calls_total', { policy: 'outer-retry', outcome: 'failure' })).toBe(3);
+    expect(value(m, 'breakwater_calls_total', { policy: 'outer-retry', outcome: 'success' }) ?? 0).toBe(0);
+  });
+
   it('counts calls by policy, kind and outcome and records their durations in seconds', async () => {
     const { clock, registry, scrape, delay } = await setup();
     const breaker = circuitBreaker({ name: 'api', clock });

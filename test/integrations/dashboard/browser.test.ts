@@ -195,7 +195,11 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       expect(await name.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
       const big = page.locator(`${card} .big`).first();
       const lines = await big.evaluate((e) => {
-        const style = getComputedStyle(e);
+        // The test's tsconfig has no DOM library: the page's global, typed as far as used.
+        const page = globalThis as unknown as {
+          getComputedStyle(e: unknown): { whiteSpace: string; fontSize: string };
+        };
+        const style = page.getComputedStyle(e);
         return {
           whiteSpace: style.whiteSpace,
           height: e.getBoundingClientRect().height,
